@@ -1,0 +1,1 @@
+"""Migrant hotline: flows in four languages with handoff to human mediators."""

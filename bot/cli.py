@@ -1,0 +1,99 @@
+"""`hotline`: the command line of the hotline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.settings import get_settings
+
+
+def _flows_check(args: argparse.Namespace) -> int:
+    from bot.flowspec import check_dir
+
+    directory = Path(args.dir) if args.dir else get_settings().flows_dir
+    flowset, problems = check_dir(directory)
+    errors = [p for p in problems if not p.warning]
+    for problem in problems:
+        print(problem, file=sys.stderr if not problem.warning else sys.stdout)
+    if errors:
+        print(f"{len(errors)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    nodes = sum(len(f.nodes) for f in flowset.flows.values())
+    print(f"ok: {len(flowset.flows)} flows, {nodes} nodes in {directory}")
+    return 0
+
+
+def _flows_diagram(args: argparse.Namespace) -> int:
+    from bot.flowspec import FlowError, load
+    from bot.flowspec.diagram import mermaid
+
+    directory = Path(args.dir) if args.dir else get_settings().flows_dir
+    try:
+        flowset = load(directory)
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.flow not in flowset.flows:
+        print(f"no flow '{args.flow}'; flows: {', '.join(sorted(flowset.flows))}", file=sys.stderr)
+        return 1
+    print(mermaid(flowset, args.flow), end="")
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.channels.terminal import run_chat
+
+    return asyncio.run(run_chat(lang=args.lang, contact=args.contact))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.app import run_server
+
+    return run_server()
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage.db import upgrade
+
+    url = asyncio.run(upgrade(get_settings().db_url()))
+    print(f"database is up to date: {url}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="Migrant hotline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web chat, /healthz and every channel whose credentials are set")
+    serve.set_defaults(func=_serve)
+
+    chat = sub.add_parser("chat", help="talk to the hotline in this terminal (reads lines from stdin)")
+    chat.add_argument("--lang", choices=["ru", "uz", "uz_cyrl", "tg", "ky"], help="skip the language picker")
+    chat.add_argument("--contact", help="continue as this contact (default: a new contact each run)")
+    chat.set_defaults(func=_chat)
+
+    flows = sub.add_parser("flows", help="flow files: check, diagram").add_subparsers(dest="flows_command", required=True)
+    check = flows.add_parser("check", help="validate a flow directory (default: FLOWS_DIR)")
+    check.add_argument("dir", nargs="?")
+    check.set_defaults(func=_flows_check)
+    diagram = flows.add_parser("diagram", help="print a Mermaid diagram of one flow")
+    diagram.add_argument("flow")
+    diagram.add_argument("--dir")
+    diagram.set_defaults(func=_flows_diagram)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply the migrations").set_defaults(func=_db_upgrade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Named calculators that `calculate` nodes run. Pure functions of their inputs and today's date.
+
+Each calculator declares its inputs and outputs so that `hotline flows check` can verify the nodes
+that use it, and the switch cases on its status outputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Text the engine translates into the contact's language: gettext msgid (+ plural and count)."""
+
+    msgid: str
+    plural: str | None = None
+    n: int = 1
+
+
+Value = dt.date | int | str | Phrase
+
+
+@dataclass(frozen=True)
+class Calculator:
+    name: str
+    inputs: Mapping[str, str]  # input name -> kind ("date", "integer", "citizenship")
+    outputs: Mapping[str, str]  # output name -> kind ("date", "integer", "status", "phrase")
+    fn: Callable[..., dict[str, Value]]
+    statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status output -> values
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` later, clamped to the month's last day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    next_first = dt.date(year + month // 12, month % 12 + 1, 1)
+    last_day = (next_first - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last_day))
+
+
+def add_working_days(day: dt.date, count: int) -> dt.date:
+    """`count` working days (Mon-Fri) after `day`. Public holidays are not skipped, so the result is
+    never later than the legal deadline: the safe side for a migrant."""
+    current = day
+    step = 1 if count >= 0 else -1
+    remaining = abs(count)
+    while remaining:
+        current += dt.timedelta(days=step)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+def patent_next_payment(*, issue_date: dt.date, months_paid: int, today: dt.date) -> dict[str, Value]:
+    # The paid period starts on the issue date: one month from 10 March covers up to 9 April
+    # (UMVD Tula, 2026-03-05). A patent lasts at most 12 months from its issue date in total.
+    # When the month is shorter than the issue day (issued 31 Jan), add_months clamps to the month's
+    # last day and the day before it is taken: the earlier, safe date.
+    paid_until = add_months(issue_date, months_paid) - dt.timedelta(days=1)
+    term_end = add_months(issue_date, 12) - dt.timedelta(days=1)
+    days_left = (paid_until - today).days
+    if months_paid >= 12:
+        status = "term_over"
+    elif days_left < 0:
+        status = "overdue"
+    elif days_left <= 7:
+        status = "soon"
+    else:
+        status = "ok"
+    return {
+        "paid_until": paid_until,
+        "pay_by": paid_until - dt.timedelta(days=4),
+        "days_left": days_left,
+        "term_end": term_end,
+        "reissue_by": add_working_days(term_end, -10),
+        "payment_status": status,
+    }
+
+
+# Registration deadlines by citizenship: (days, working days?) — 109-FZ; RU-UZ (2022) and RU-TJ (2013)
+# agreements; EAEU rules for Kyrgyzstan.
+_REGISTRATION_RULES: dict[str, tuple[int, bool]] = {
+    "uz": (15, False),
+    "tj": (15, False),
+    "kg": (30, False),
+    "other": (7, True),
+}
+
+
+def registration_deadline(*, citizenship: str, arrival_date: dt.date, today: dt.date) -> dict[str, Value]:
+    days, working = _REGISTRATION_RULES.get(citizenship, _REGISTRATION_RULES["other"])
+    # A term counted in days starts on the day after the arrival (Civil Code art. 191).
+    if working:
+        due = add_working_days(arrival_date, days)
+        rule = Phrase("%(num)d working day", "%(num)d working days", days)
+    else:
+        due = arrival_date + dt.timedelta(days=days)
+        rule = Phrase("%(num)d day", "%(num)d days", days)
+    days_left = (due - today).days
+    return {
+        "registration_due": due,
+        "registration_rule": rule,
+        "days_left": days_left,
+        "registration_status": "overdue" if days_left < 0 else "ok",
+    }
+
+
+CALCULATORS: dict[str, Calculator] = {
+    c.name: c
+    for c in (
+        Calculator(
+            name="patent_next_payment",
+            inputs={"issue_date": "date", "months_paid": "integer"},
+            outputs={
+                "paid_until": "date",
+                "pay_by": "date",
+                "days_left": "integer",
+                "term_end": "date",
+                "reissue_by": "date",
+                "payment_status": "status",
+            },
+            fn=patent_next_payment,
+            statuses={"payment_status": ("ok", "soon", "overdue", "term_over")},
+        ),
+        Calculator(
+            name="registration_deadline",
+            inputs={"citizenship": "citizenship", "arrival_date": "date"},
+            outputs={
+                "registration_due": "date",
+                "registration_rule": "phrase",
+                "days_left": "integer",
+                "registration_status": "status",
+            },
+            fn=registration_deadline,
+            statuses={"registration_status": ("ok", "overdue")},
+        ),
+    )
+}
+
+
+def run(name: str, values: Mapping[str, Any], today: dt.date) -> dict[str, Value]:
+    calc = CALCULATORS[name]
+    return calc.fn(**{k: values[k] for k in calc.inputs}, today=today)

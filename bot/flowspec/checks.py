@@ -1,0 +1,239 @@
+"""Checks across a whole flow set: targets, topics, calculators, placeholders saved before use,
+channel limits, reachability."""
+
+from __future__ import annotations
+
+import string
+from collections import deque
+from pathlib import Path
+
+from bot.core.calculators import CALCULATORS
+from bot.flowspec.loader import load_dir
+from bot.flowspec.model import LANGS, FlowSet, L10n, Node
+from bot.flowspec.problems import FlowError, Problem, did_you_mean
+from bot.flowspec.taxonomy import topics
+
+MAX_TEXT = 1600  # WhatsApp's limit for one message; Telegram's (4,096) is larger
+BUILTIN_VARS = frozenset({"language"})
+# Values the shared choice variables take; switches on them are checked against these.
+KNOWN_VALUES = {
+    "citizenship": ("uz", "tj", "kg", "other"),
+    "region": ("moscow", "moscow_oblast", "spb", "tatarstan", "perm", "other"),
+}
+
+
+def placeholders(text: str) -> set[str] | None:
+    """Names used as {name} in text; None when the braces are malformed."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        return None
+
+
+def _texts(node: Node) -> list[tuple[str, L10n]]:
+    out: list[tuple[str, L10n]] = []
+    for name in ("text", "title", "error"):
+        value = getattr(node, name)
+        if value:
+            out.append((name, value))
+    for i, opt in enumerate(node.options, start=1):
+        if opt.label:
+            out.append((f"options[{i}].label", opt.label))
+    return out
+
+
+class Checker:
+    def __init__(self, flowset: FlowSet):
+        self.fs = flowset
+        self.problems: list[Problem] = []
+
+    def err(self, node: Node, field: str | None, message: str, warning: bool = False) -> None:
+        self.problems.append(Problem(self.fs.flows[node.flow].file, node.id, field, message, warning))
+
+    def run(self) -> list[Problem]:
+        self.check_settings()
+        for node in self.fs.nodes():
+            self.check_targets(node)
+            self.check_texts(node)
+            self.check_node(node)
+        self.check_dataflow()
+        self.check_reachable()
+        return self.problems
+
+    def missing_target(self, target: str) -> str:
+        flow_id, _, node_id = target.partition(".")
+        if flow_id not in self.fs.flows:
+            return f"no flow '{flow_id}'{did_you_mean(flow_id, self.fs.flows)}"
+        return f"no node '{node_id}' in flow '{flow_id}'{did_you_mean(node_id, self.fs.flows[flow_id].nodes)}"
+
+    def check_settings(self) -> None:
+        s = self.fs.settings
+        for key in ("entry", "language_picker", "mediator"):
+            target = getattr(s, key)
+            if self.fs.flows and not self.fs.has(target):
+                self.problems.append(Problem("_settings.yaml", None, key, self.missing_target(target)))
+        if self.fs.has(s.mediator) and self.fs.node(s.mediator).type != "handoff":
+            self.problems.append(Problem("_settings.yaml", None, "mediator", "must name a handoff node"))
+        if self.fs.has(s.language_picker):
+            picker = self.fs.node(s.language_picker)
+            if picker.type != "ask" or picker.save_as != "language":
+                self.problems.append(Problem("_settings.yaml", None, "language_picker",
+                                             "must name an ask node that saves 'language'"))
+
+    def check_targets(self, node: Node) -> None:
+        for field, target in node.targets():
+            if not self.fs.has(target):
+                self.err(node, field, self.missing_target(target))
+
+    def check_texts(self, node: Node) -> None:
+        for field, texts in _texts(node):
+            found: dict[str, set[str]] = {}
+            for lang, text in texts.items():
+                names = placeholders(text)
+                if names is None:
+                    self.err(node, f"{field}.{lang}", "unbalanced braces; write {{ and }} for a literal brace")
+                    continue
+                found[lang] = names
+                if len(text) > MAX_TEXT:
+                    self.err(node, f"{field}.{lang}", f"{len(text)} characters; at most {MAX_TEXT} (WhatsApp)")
+            reference = found.get("ru", set())
+            for lang in LANGS:
+                if lang in found and found[lang] != reference:
+                    missing = sorted(reference - found[lang])
+                    extra = sorted(found[lang] - reference)
+                    parts = [f"lacks {{{m}}}" for m in missing] + [f"has {{{e}}} that ru lacks" for e in extra]
+                    self.err(node, f"{field}.{lang}", "placeholders differ from ru: " + ", ".join(parts))
+
+    def check_node(self, node: Node) -> None:
+        known_topics = topics()
+        if node.topic is not None and node.topic not in known_topics:
+            self.err(node, "topic", f"unknown topic '{node.topic}'{did_you_mean(node.topic, known_topics)}")
+        if node.type == "answer" and node.topic not in (None, "out_of_scope"):
+            if not node.sources:
+                self.err(node, "sources", "missing; an answer with facts names its sources")
+            if node.reviewed is None:
+                self.err(node, "reviewed", "missing; an answer with facts carries the date it was checked")
+        if node.type == "calculate" and node.calculator:
+            calc = CALCULATORS.get(node.calculator)
+            if calc is None:
+                self.err(node, "calculator", f"unknown calculator '{node.calculator}'"
+                                             f"{did_you_mean(node.calculator, CALCULATORS)}")
+            else:
+                for name in calc.inputs:
+                    if name not in node.inputs:
+                        self.err(node, f"inputs.{name}", "missing")
+                for name in node.inputs:
+                    if name not in calc.inputs:
+                        self.err(node, f"inputs.{name}", f"'{node.calculator}' has no such input"
+                                                         f"{did_you_mean(name, calc.inputs)}")
+        if node.type == "switch" and node.on:
+            allowed = self.switch_values(node.on)
+            if allowed is not None:
+                for case in node.cases:
+                    if case not in allowed:
+                        self.err(node, f"cases.{case}", f"'{node.on}' is never '{case}'; it is one of "
+                                                        f"{', '.join(allowed)}{did_you_mean(case, allowed)}")
+        if node.type == "ask" and node.expect == "choice" and node.options:
+            values = [o.value for o in node.options]
+            if len(set(values)) != len(values):
+                self.err(node, "options", "two options have the same value")
+            if node.save_as in KNOWN_VALUES:
+                for i, opt in enumerate(node.options, start=1):
+                    if opt.value not in KNOWN_VALUES[node.save_as]:
+                        self.err(node, f"options[{i}].value", f"'{node.save_as}' takes one of "
+                                                              f"{', '.join(KNOWN_VALUES[node.save_as])}")
+
+    def switch_values(self, var: str) -> tuple[str, ...] | None:
+        for calc in CALCULATORS.values():
+            if var in calc.statuses:
+                return calc.statuses[var]
+        if var in KNOWN_VALUES:
+            return KNOWN_VALUES[var]
+        choices = {o.value for n in self.fs.nodes() if n.type == "ask" and n.save_as == var for o in n.options}
+        return tuple(sorted(v for v in choices if v)) or None
+
+    def entries(self) -> set[str]:
+        s = self.fs.settings
+        keys = {s.entry, s.language_picker, s.mediator}
+        keys |= {f"{f.id}.{f.start}" for f in self.fs.flows.values()}
+        # Free-text matching can enter any answer that has examples, with nothing saved yet.
+        keys |= {n.key for n in self.fs.nodes() if n.type == "answer" and n.examples}
+        return {k for k in keys if self.fs.has(k)}
+
+    def gen(self, node: Node, field: str) -> set[str]:
+        if node.type == "ask" and node.save_as and field == "next":
+            return {node.save_as}
+        if node.type == "calculate" and node.calculator in CALCULATORS:
+            return set(CALCULATORS[node.calculator].outputs)
+        return set()
+
+    def check_dataflow(self) -> None:
+        """A variable must be saved on every path to the node that uses it (a 'must' analysis)."""
+        nodes = {n.key: n for n in self.fs.nodes()}
+        universe = BUILTIN_VARS | {v for n in nodes.values() for f, _ in n.targets() for v in self.gen(n, f)}
+        preds: dict[str, list[tuple[str, str]]] = {k: [] for k in nodes}
+        for n in nodes.values():
+            for field, target in n.targets():
+                if target in preds:
+                    preds[target].append((n.key, field))
+        entries = self.entries()
+        defined_in = {k: (set(BUILTIN_VARS) if k in entries else set(universe)) for k in nodes}
+        queue = deque(nodes)
+        while queue:
+            key = queue.popleft()
+            new = set(universe) if key not in entries else set(BUILTIN_VARS)
+            for pred, field in preds[key]:
+                new &= defined_in[pred] | self.gen(nodes[pred], field)
+            if key not in entries and not preds[key]:
+                new = set(BUILTIN_VARS)
+            if new != defined_in[key]:
+                defined_in[key] = new
+                queue.extend(t for _, t in nodes[key].targets() if t in nodes)
+        for key, node in nodes.items():
+            have = defined_in[key]
+            used: list[tuple[str, str]] = []
+            for field, texts in _texts(node):
+                for lang, text in texts.items():
+                    used.extend((f"{field}.{lang}", name) for name in placeholders(text) or ())
+            if node.type == "switch" and node.on:
+                used.append(("on", node.on))
+            if node.type == "calculate":
+                used.extend((f"inputs.{k}", v) for k, v in node.inputs.items())
+            reported: set[str] = set()
+            for field, name in used:
+                if name not in have and name not in reported:
+                    reported.add(name)
+                    self.err(node, field, f"'{name}' is not saved on every path to this node")
+
+    def check_reachable(self) -> None:
+        s = self.fs.settings
+        start = [k for k in (s.entry, s.language_picker, s.mediator) if self.fs.has(k)]
+        seen = set(start)
+        queue = deque(start)
+        while queue:
+            for _, target in self.fs.node(queue.popleft()).targets():
+                if target not in seen and self.fs.has(target):
+                    seen.add(target)
+                    queue.append(target)
+        for node in self.fs.nodes():
+            if node.key not in seen and start:
+                self.err(node, None, "unreachable from the main menu", warning=True)
+
+
+def check(flowset: FlowSet) -> list[Problem]:
+    return Checker(flowset).run()
+
+
+def check_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:
+    flowset, problems = load_dir(directory)
+    problems = problems + check(flowset)
+    return flowset, problems
+
+
+def load(directory: Path) -> FlowSet:
+    """The flow set in `directory`, or FlowError with every error (warnings don't stop it)."""
+    flowset, problems = check_dir(directory)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise FlowError(errors)
+    return flowset

@@ -1,0 +1,114 @@
+"""The in-memory shape of a flow set (format 1), as the loader builds it from YAML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+LANGS: tuple[str, ...] = ("ru", "uz", "tg", "ky")
+
+# A user-facing text in every language: {"ru": ..., "uz": ..., "tg": ..., "ky": ...}
+L10n = dict[str, str]
+
+NODE_TYPES = ("menu", "answer", "ask", "switch", "calculate", "handoff", "goto")
+EXPECTS = ("text", "number", "integer", "date", "phone", "choice")
+QUEUES = ("legal", "medical", "general")
+PRIORITIES = ("normal", "urgent")
+
+
+@dataclass(frozen=True)
+class Option:
+    label: L10n
+    next: str | None = None  # menu options: a resolved target "flow.node"
+    value: str | None = None  # ask choices: the value saved
+
+
+@dataclass
+class Node:
+    flow: str
+    id: str
+    type: str
+    text: L10n | None = None
+    title: L10n | None = None
+    options: list[Option] = field(default_factory=list)
+    next: str | None = None
+    topic: str | None = None
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    reviewed: dt.date | None = None
+    feedback: bool = True
+    expect: str | None = None
+    save_as: str | None = None
+    scope: str = "conversation"
+    ask_again: bool = False
+    min: float | None = None
+    max: float | None = None
+    when: str = "any"
+    retries: int = 2
+    error: L10n | None = None
+    on_fail: str | None = None
+    on: str | None = None
+    cases: dict[str, str] = field(default_factory=dict)
+    default: str | None = None
+    calculator: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    queue: str = "general"
+    priority: str = "normal"
+    summary: str | None = None
+    target: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.flow}.{self.id}"
+
+    def targets(self) -> list[tuple[str, str]]:
+        """(field, target) pairs of every edge leaving this node, targets already resolved."""
+        out: list[tuple[str, str]] = []
+        for i, opt in enumerate(self.options):
+            if opt.next:
+                out.append((f"options[{i + 1}].next", opt.next))
+        for name in ("next", "on_fail", "default", "target"):
+            value = getattr(self, name)
+            if value:
+                out.append((name, value))
+        for case, value in self.cases.items():
+            out.append((f"cases.{case}", value))
+        return out
+
+
+@dataclass
+class Flow:
+    id: str
+    file: str
+    title: L10n
+    start: str
+    nodes: dict[str, Node]
+
+
+@dataclass
+class Settings:
+    languages: list[str] = field(default_factory=lambda: list(LANGS))
+    default_language: str = "ru"
+    entry: str = "main.menu"
+    language_picker: str = "language.pick"
+    mediator: str = "main.mediator"
+    fallback_queue: str = "general"
+    session_timeout_minutes: int = 30
+    keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+
+@dataclass
+class FlowSet:
+    flows: dict[str, Flow]
+    settings: Settings
+
+    def node(self, key: str) -> Node:
+        flow_id, _, node_id = key.partition(".")
+        return self.flows[flow_id].nodes[node_id]
+
+    def has(self, key: str) -> bool:
+        flow_id, _, node_id = key.partition(".")
+        return flow_id in self.flows and node_id in self.flows[flow_id].nodes
+
+    def nodes(self) -> list[Node]:
+        return [n for f in self.flows.values() for n in f.nodes.values()]
