@@ -46,6 +46,7 @@ class Checker:
     def __init__(self, flowset: FlowSet):
         self.fs = flowset
         self.problems: list[Problem] = []
+        self.universe: set[str] = set()
 
     def err(self, node: Node, field: str | None, message: str, warning: bool = False) -> None:
         self.problems.append(Problem(self.fs.flows[node.flow].file, node.id, field, message, warning))
@@ -70,7 +71,7 @@ class Checker:
         s = self.fs.settings
         for key in ("entry", "language_picker", "mediator"):
             target = getattr(s, key)
-            if self.fs.flows and not self.fs.has(target):
+            if self.fs.flows and not self.fs.has(target) and not self.is_broken(target):
                 self.problems.append(Problem("_settings.yaml", None, key, self.missing_target(target)))
         if self.fs.has(s.mediator) and self.fs.node(s.mediator).type != "handoff":
             self.problems.append(Problem("_settings.yaml", None, "mediator", "must name a handoff node"))
@@ -80,9 +81,12 @@ class Checker:
                 self.problems.append(Problem("_settings.yaml", None, "language_picker",
                                              "must name an ask node that saves 'language'"))
 
+    def is_broken(self, target: str) -> bool:
+        return target in self.fs.broken or target.partition(".")[0] in self.fs.broken
+
     def check_targets(self, node: Node) -> None:
         for field, target in node.targets():
-            if not self.fs.has(target):
+            if not self.fs.has(target) and not self.is_broken(target):
                 self.err(node, field, self.missing_target(target))
 
     def check_texts(self, node: Node) -> None:
@@ -109,9 +113,9 @@ class Checker:
         if node.topic is not None and node.topic not in known_topics:
             self.err(node, "topic", f"unknown topic '{node.topic}'{did_you_mean(node.topic, known_topics)}")
         if node.type == "answer" and node.topic not in (None, "out_of_scope"):
-            if not node.sources:
+            if "sources" not in node.fields:
                 self.err(node, "sources", "missing; an answer with facts names its sources")
-            if node.reviewed is None:
+            if "reviewed" not in node.fields:
                 self.err(node, "reviewed", "missing; an answer with facts carries the date it was checked")
         if node.type == "calculate" and node.calculator:
             calc = CALCULATORS.get(node.calculator)
@@ -163,33 +167,44 @@ class Checker:
     def gen(self, node: Node, field: str) -> set[str]:
         if node.type == "ask" and node.save_as and field == "next":
             return {node.save_as}
-        if node.type == "calculate" and node.calculator in CALCULATORS:
-            return set(CALCULATORS[node.calculator].outputs)
+        if node.type == "calculate":
+            if node.calculator in CALCULATORS:
+                return set(CALCULATORS[node.calculator].outputs)
+            return set(self.universe)  # an unknown calculator is reported once, not at every use
         return set()
 
     def check_dataflow(self) -> None:
         """A variable must be saved on every path to the node that uses it (a 'must' analysis)."""
         nodes = {n.key: n for n in self.fs.nodes()}
-        universe = BUILTIN_VARS | {v for n in nodes.values() for f, _ in n.targets() for v in self.gen(n, f)}
+        # Every name saved or used anywhere: the "top" of the analysis, and what an unknown
+        # calculator is assumed to save (it is reported once, not at every use of its results).
+        used = {name for n in nodes.values() for _, texts in _texts(n) for t in texts.values()
+                for name in placeholders(t) or ()}
+        used |= {n.on for n in nodes.values() if n.on} | {v for n in nodes.values() for v in n.inputs.values()}
+        self.universe = BUILTIN_VARS | used | {n.save_as for n in nodes.values() if n.save_as} | {
+            o for c in CALCULATORS.values() for o in c.outputs}
+        universe = self.universe
         preds: dict[str, list[tuple[str, str]]] = {k: [] for k in nodes}
         for n in nodes.values():
             for field, target in n.targets():
                 if target in preds:
                     preds[target].append((n.key, field))
         entries = self.entries()
+        reachable = self.reachable(entries)
         defined_in = {k: (set(BUILTIN_VARS) if k in entries else set(universe)) for k in nodes}
         queue = deque(nodes)
         while queue:
             key = queue.popleft()
             new = set(universe) if key not in entries else set(BUILTIN_VARS)
             for pred, field in preds[key]:
-                new &= defined_in[pred] | self.gen(nodes[pred], field)
-            if key not in entries and not preds[key]:
-                new = set(BUILTIN_VARS)
+                if pred in reachable:
+                    new &= defined_in[pred] | self.gen(nodes[pred], field)
             if new != defined_in[key]:
                 defined_in[key] = new
                 queue.extend(t for _, t in nodes[key].targets() if t in nodes)
         for key, node in nodes.items():
+            if key not in reachable:
+                continue  # unreachable nodes get a warning, not a cascade of errors
             have = defined_in[key]
             used: list[tuple[str, str]] = []
             for field, texts in _texts(node):
@@ -205,9 +220,7 @@ class Checker:
                     reported.add(name)
                     self.err(node, field, f"'{name}' is not saved on every path to this node")
 
-    def check_reachable(self) -> None:
-        s = self.fs.settings
-        start = [k for k in (s.entry, s.language_picker, s.mediator) if self.fs.has(k)]
+    def reachable(self, start: set[str] | list[str]) -> set[str]:
         seen = set(start)
         queue = deque(start)
         while queue:
@@ -215,6 +228,12 @@ class Checker:
                 if target not in seen and self.fs.has(target):
                     seen.add(target)
                     queue.append(target)
+        return seen
+
+    def check_reachable(self) -> None:
+        s = self.fs.settings
+        start = [k for k in (s.entry, s.language_picker, s.mediator) if self.fs.has(k)]
+        seen = self.reachable(start)
         for node in self.fs.nodes():
             if node.key not in seen and start:
                 self.err(node, None, "unreachable from the main menu", warning=True)

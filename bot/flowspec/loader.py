@@ -192,13 +192,14 @@ class _NodeReader:
             self.err("type", f"unknown node type '{ntype}'{did_you_mean(str(ntype), NODE_TYPES)}")
             return None
         schema = SCHEMA[ntype]
+        present = frozenset(str(k) for k in raw)
         for key in raw:
             if key != "type" and key not in schema:
                 self.err(str(key), f"unknown field for a {ntype} node{did_you_mean(str(key), schema)}")
         for key, required in schema.items():
             if required and key not in raw:
                 self.err(key, "missing")
-        node = Node(flow=self.flow_id, id=self.node_id, type=ntype)
+        node = Node(flow=self.flow_id, id=self.node_id, type=ntype, fields=present)
         readers: dict[str, Callable[[str, Any], None]] = {
             "text": lambda f, v: setattr(node, "text", self.l10n(f, v)),
             "title": lambda f, v: setattr(node, "title", self.l10n(f, v)),
@@ -313,8 +314,10 @@ class _NodeReader:
                 self.err("options", "the language question needs choice values from ru, uz, uz_cyrl, tg, ky")
 
 
-def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
+def load_flow(path: Path, problems: list[Problem], broken: set[str]) -> Flow | None:
+    """Read one flow file. Unreadable files and nodes are added to `broken` ("flow" or "flow.node")."""
     file = path.name
+    broken.add(path.stem)  # until it is read
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -341,6 +344,8 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
         return None
     if path.stem != flow_id:
         problems.append(Problem(file, None, "id", f"'{flow_id}' must match the file name '{path.stem}'"))
+        return None
+    broken.discard(flow_id)
     reader = _NodeReader(file, flow_id, "", {}, problems)
     title = reader.l10n("title", data.get("title")) if "title" in data else None
     nodes_raw = data.get("nodes")
@@ -361,6 +366,8 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
         node = _NodeReader(file, flow_id, node_id, raw, problems).read()
         if node:
             nodes[node_id] = node
+        else:
+            broken.add(f"{flow_id}.{node_id}")
     start = data.get("start")
     if isinstance(start, str) and start not in nodes_raw:
         problems.append(Problem(file, None, "start", f"no node '{start}'{did_you_mean(start, nodes_raw)}"))
@@ -444,16 +451,17 @@ def load_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:
         return FlowSet(flows={}, settings=Settings()), problems
     settings = load_settings(directory / "_settings.yaml", problems)
     flows: dict[str, Flow] = {}
+    broken: set[str] = set()
     for path in sorted(directory.glob("*.y*ml")):
         if path.name.startswith("_") or path.suffix not in (".yaml", ".yml"):
             continue
-        flow = load_flow(path, problems)
+        flow = load_flow(path, problems, broken)
         if flow is None:
             continue
         if flow.id in flows:
             problems.append(Problem(path.name, None, "id", f"flow '{flow.id}' is also defined in {flows[flow.id].file}"))
             continue
         flows[flow.id] = flow
-    if not flows:
+    if not flows and not broken:
         problems.append(Problem(str(directory), None, None, "holds no flow files"))
-    return FlowSet(flows=flows, settings=settings), problems
+    return FlowSet(flows=flows, settings=settings, broken=broken), problems

@@ -56,6 +56,7 @@ class Node:
     priority: str = "normal"
     summary: str | None = None
     target: str | None = None
+    fields: frozenset[str] = frozenset()  # the fields written in the file
 
     @property
     def key(self) -> str:
@@ -101,6 +102,9 @@ class Settings:
 class FlowSet:
     flows: dict[str, Flow]
     settings: Settings
+    # Flows whose file could not be read, and nodes whose type is unknown: they are reported once,
+    # and references to them are not reported again.
+    broken: set[str] = field(default_factory=set)
 
     def node(self, key: str) -> Node:
         flow_id, _, node_id = key.partition(".")

@@ -1,0 +1,70 @@
+"""`hotline chat`: the conversation in a terminal. Reads lines from stdin, prints replies with
+numbered options (type the number to choose). Scriptable: `printf '/start\\n1\\n' | hotline chat`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Iterable
+
+from bot.core.model import Inbound, Reply
+from bot.service import ConversationService
+
+CHANNEL = "terminal"
+
+
+class TerminalChat:
+    """One terminal conversation; the transcript tests drive the hotline through this class too."""
+
+    def __init__(self, service: ConversationService, user: str | None = None, lang: str | None = None):
+        self.service = service
+        self.user = user or f"t-{uuid.uuid4().hex[:12]}"
+        self.lang = lang
+        self.last: list[Reply] = []
+
+    async def send(self, line: str) -> list[Reply]:
+        result = await self.service.handle(Inbound(channel=CHANNEL, user=self.user, text=line,
+                                                   lang_hint=self.lang))
+        self.last = result.replies
+        return result.replies
+
+
+def render(replies: Iterable[Reply]) -> str:
+    lines: list[str] = []
+    for reply in replies:
+        lines.append(reply.text)
+        lines.extend(f"  {i}. {b.label}" for i, b in enumerate(reply.buttons, start=1))
+        lines.append("")
+    return "\n".join(lines)
+
+
+async def run_chat(lang: str | None = None, contact: str | None = None) -> int:
+    from bot.flowspec import FlowError
+    from bot.runtime import create_runtime
+    from bot.settings import get_settings
+
+    try:
+        runtime = await create_runtime(get_settings())
+    except FlowError as exc:
+        print(f"the flow files have errors:\n{exc}", file=sys.stderr)
+        return 1
+    interactive = sys.stdin.isatty()
+    chat = TerminalChat(runtime.service, user=f"t-{contact}" if contact else None, lang=lang)
+    if interactive:
+        print("Type a message (or a number to choose an option); Ctrl-D to quit.\n")
+    try:
+        while True:
+            if interactive:
+                print("> ", end="", flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if not interactive:
+                print(f"> {line}")
+            replies = await chat.send(line)
+            print(render(replies) if replies else "(a mediator will answer here)\n", flush=True)
+    finally:
+        await runtime.close()
+    return 0

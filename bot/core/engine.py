@@ -1,0 +1,538 @@
+"""The conversation engine: a pure function of (profile, state, inbound, flows, clock) to a Turn.
+
+No I/O here: the service loads and saves, channels render. The engine decides what to say next.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from bot.core import calculators
+from bot.core.calculators import Phrase, Value
+from bot.core.model import LANG_CHOICES, Button, ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
+from bot.core.normalize import clean, fold, option_number
+from bot.core.texts import N_, Texts
+from bot.core.translit import uz_latin_to_cyrillic
+from bot.flowspec.model import FlowSet, L10n, Node
+
+MAX_STEPS = 50  # nodes run without input in one turn; a guard against goto cycles
+BABEL_LOCALES = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
+COMMANDS = {"/start": "start", "/menu": "menu", "/lang": "language", "/language": "language",
+            "/operator": "mediator", "/help": "help", "/forget": "forget"}
+YES_WORDS = {fold(w) for w in ("да", "ага", "угу", "помогло", "yes", "ha", "xa", "ҳа", "ha yordam berdi",
+                                "бале", "ҳа кумак кард", "ооба", "ооба жардам берди", "ok", "ок", "👍")}
+NO_WORDS = {fold(w) for w in ("нет", "не", "не помогло", "no", "yoʻq", "yoq", "yordam bermadi", "не",
+                               "нахӣ", "не ёрӣ накард", "жок", "жардам бербеди", "👎")}
+DATE_RE = re.compile(r"^\s*(\d{1,4})[./\-\s](\d{1,2})[./\-\s](\d{1,4})\s*$")
+PHONE_RE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
+
+# The bot's own strings (English source; catalogs in translations/).
+T_PRIVACY = N_(
+    "Hello! This is the help line for migrant workers: the patent, registration, health. When the bot "
+    "can't help, a person (a mediator) who speaks your language answers.\n"
+    "We keep your messages, your language, citizenship and region to answer you, and count "
+    "consultations for reports without names. Only the help line's staff see the conversation.\n"
+    "To delete your data, write /forget at any time."
+)
+T_DID_IT_HELP = N_("Did this help?")
+T_YES = N_("Yes")
+T_NO = N_("No")
+T_GLAD = N_("Glad it helped.")
+T_OFFER = N_("I'm sorry. A mediator, a person who speaks your language, can help you. "
+             "Shall I pass the conversation to a mediator?")
+T_TALK = N_("Talk to a person")
+T_MAIN_MENU = N_("Main menu")
+T_NOT_UNDERSTOOD = N_("Sorry, I didn't understand. Please choose one of the options or type its number.")
+T_NOT_UNDERSTOOD_AGAIN = N_("I still don't understand, sorry. Would you like to talk to a person?")
+T_STALE = N_("That button belongs to an earlier step. Here is where we are now:")
+T_WELCOME_BACK = N_("Welcome back! Let's start again from the main menu.")
+T_ASK_TEXT = N_("Please write your answer in words.")
+T_ASK_NUMBER = N_("Please answer with a number.")
+T_ASK_INTEGER = N_("Please answer with a whole number.")
+T_ASK_RANGE = N_("Please answer with a number from %(min)s to %(max)s.")
+T_ASK_DATE = N_("Please write the date as day.month.year, for example %(example)s.")
+T_ASK_PAST = N_("That date is in the future. Please write a date that has already passed.")
+T_ASK_FUTURE = N_("That date has already passed. Please write a date in the future.")
+T_ASK_PHONE = N_("Please write the phone number with the country code, for example +7 999 123-45-67.")
+T_ASK_CHOICE = N_("Please choose one of the options.")
+T_ASK_GIVE_UP = N_("This question seems hard to answer here. A mediator can help you.")
+T_HELP = N_(
+    "How to use the help line:\n"
+    "• choose a topic with the buttons or type its number;\n"
+    "• or write your question in your own words;\n"
+    "• write «menu» for the main menu, «operator» to talk to a person, «language» to change the "
+    "language;\n"
+    "• write /forget to delete your data."
+)
+T_FORGET_CONFIRM = N_("Delete all your messages and your data (language, citizenship, region)? "
+                      "This cannot be undone.")
+T_FORGET_YES = N_("Yes, delete")
+T_FORGET_NO = N_("No, keep")
+T_FORGET_KEPT = N_("Nothing was deleted.")
+T_FORGET_DONE = N_("Your data has been deleted. If you write again, we will start from the beginning.")
+T_MEDIA = N_("I can't read photos, documents or voice messages. A mediator can look at them.")
+T_EMPTY = N_("Please write your question in words.")
+
+
+def encode_value(value: Value) -> Any:
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Phrase):
+        return {"phrase": [value.msgid, value.plural, value.n]}
+    return value
+
+
+def decode_value(value: Any) -> Value:
+    if isinstance(value, dict) and "date" in value:
+        return dt.date.fromisoformat(value["date"])
+    if isinstance(value, dict) and "phrase" in value:
+        msgid, plural, n = value["phrase"]
+        return Phrase(msgid, plural, n)
+    return value  # type: ignore[no-any-return]
+
+
+def parse_date(text: str) -> dt.date | None:
+    match = DATE_RE.match(text)
+    if not match:
+        return None
+    a, b, c = match.groups()
+    try:
+        if len(a) == 4:
+            return dt.date(int(a), int(b), int(c))
+        year = int(c) + (2000 if len(c) == 2 else 0)
+        return dt.date(year, int(b), int(a)) if len(c) in (2, 4) else None
+    except ValueError:
+        return None
+
+
+class Engine:
+    def __init__(self, flows: FlowSet, texts: Texts):
+        self.flows = flows
+        self.texts = texts
+
+    def handle(self, profile: Profile, state: ConvState, inbound: Inbound, now: dt.datetime) -> Turn:
+        run = _Run(self, copy.deepcopy(profile), copy.deepcopy(state), now)
+        run.handle(inbound)
+        return run.turn
+
+    def keyword(self, text: str) -> str | None:
+        """The global keyword kind (menu, mediator, language, help, forget) the whole text is."""
+        command = text.strip().split("@")[0].lower()
+        if command in COMMANDS:
+            return COMMANDS[command]
+        folded = fold(text)
+        if not folded:
+            return None
+        for kind, per_lang in self.flows.settings.keywords.items():
+            for words in per_lang.values():
+                if folded in {fold(w) for w in words}:
+                    return kind
+        return None
+
+
+class _Run:
+    """One turn in the making."""
+
+    def __init__(self, engine: Engine, profile: Profile, state: ConvState, now: dt.datetime):
+        self.e, self.flows, self.now = engine, engine.flows, now
+        self.turn = Turn(replies=[], profile=profile, state=state)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @property
+    def p(self) -> Profile:
+        return self.turn.profile
+
+    @property
+    def s(self) -> ConvState:
+        return self.turn.state
+
+    @property
+    def lang(self) -> str:
+        return self.p.lang or self.flows.settings.default_language
+
+    def _(self, message: str, **params: Any) -> str:
+        text = self.e.texts.gettext(self.lang, message)
+        return text % params if params else text
+
+    def say(self, text: str, buttons: tuple[Button, ...] = (), node: Node | None = None) -> None:
+        if self.p.lang == "uz" and self.p.script == "Cyrl":
+            text = uz_latin_to_cyrillic(text)
+            buttons = tuple(Button(uz_latin_to_cyrillic(b.label), b.payload) for b in buttons)
+        self.turn.replies.append(Reply(text=text, buttons=buttons, node=node.key if node else None,
+                                       topic=node.topic if node and node.type == "answer" else None))
+
+    def pick(self, texts: L10n | None) -> str:
+        if not texts:
+            return ""
+        return texts.get(self.lang) or texts.get(self.flows.settings.default_language) or next(iter(texts.values()))
+
+    def var(self, name: str) -> Value | None:
+        if name in self.s.vars:
+            return decode_value(self.s.vars[name])
+        if name in self.p.vars:
+            return decode_value(self.p.vars[name])
+        if name == "language":
+            return self.p.lang_choice
+        return None
+
+    def show(self, value: Value | None) -> str:
+        locale = BABEL_LOCALES.get(self.lang, "ru")
+        if isinstance(value, dt.date):
+            return str(format_date(value, "d MMMM y", locale=locale))
+        if isinstance(value, bool) or value is None:
+            return ""
+        if isinstance(value, int | float):
+            return str(format_decimal(value, locale=locale))
+        if isinstance(value, Phrase):
+            text = (self.e.texts.ngettext(self.lang, value.msgid, value.plural, value.n) if value.plural
+                    else self.e.texts.gettext(self.lang, value.msgid))
+            return text % {"num": value.n} if "%(num)" in text else text
+        return str(value)
+
+    def render(self, texts: L10n | None) -> str:
+        text = self.pick(texts)
+
+        class _Vars(dict[str, str]):
+            def __missing__(inner, key: str) -> str:  # noqa: N805
+                return self.show(self.var(key))
+
+        try:
+            return text.format_map(_Vars())
+        except (ValueError, IndexError, AttributeError):
+            return text
+
+    def buttons_for(self, node: Node) -> tuple[Button, ...]:
+        return tuple(Button(self.render(o.label), f"o:{node.key}:{i}") for i, o in enumerate(node.options, 1))
+
+    def std_buttons(self, *kinds: str) -> tuple[Button, ...]:
+        labels = {"talk": (T_TALK, "x:mediator"), "menu": (T_MAIN_MENU, "x:menu"), "yes": (T_YES, "f:yes"),
+                  "no": (T_NO, "f:no"), "del": (T_FORGET_YES, "d:yes"), "keep": (T_FORGET_NO, "d:no")}
+        return tuple(Button(self._(labels[k][0]), labels[k][1]) for k in kinds)
+
+    def wait(self, at: str | None, kind: str | None) -> None:
+        self.s.at, self.s.wait, self.s.tries = at, kind, 0
+
+    # -- the turn --------------------------------------------------------------------------------
+
+    def handle(self, inbound: Inbound) -> None:
+        text = clean(inbound.text or "")
+        last = dt.datetime.fromisoformat(self.s.last_at) if self.s.last_at else None
+        self.s.last_at = self.now.isoformat()
+        timed_out = bool(last and self.s.at and
+                         self.now - last > dt.timedelta(minutes=self.flows.settings.session_timeout_minutes))
+        if timed_out:
+            self.s.vars, self.s.misses = {}, 0
+            self.wait(None, None)
+
+        if self.p.lang is None and inbound.lang_hint in LANG_CHOICES:
+            self.p.lang, self.p.script = _lang_script(inbound.lang_hint or "")
+        if self.p.lang is None and self.s.wait != "ask":
+            self.enter(self.flows.settings.language_picker)
+            return
+        if self.p.lang and not self.p.notice_shown:
+            self.p.notice_shown = True
+            self.say(self._(T_PRIVACY))
+            if self.s.at is None:
+                self.enter(self.flows.settings.entry)
+                return
+
+        kind = self.e.keyword(text) if text else None
+        if kind:
+            self.s.misses = 0
+            self.global_keyword(kind)
+            return
+        if inbound.payload:
+            self.button(inbound.payload)
+            return
+        if not text:
+            if inbound.media:
+                self.say(self._(T_MEDIA), self.std_buttons("talk", "menu"))
+                self.wait(None, "offer")
+            else:
+                self.say(self._(T_EMPTY))
+            return
+        if timed_out:
+            self.say(self._(T_WELCOME_BACK))
+            self.enter(self.flows.settings.entry)
+            return
+        self.typed(text)
+
+    def global_keyword(self, kind: str) -> None:
+        s = self.flows.settings
+        if kind in ("start", "menu"):
+            self.s.vars = {}
+            self.enter(s.entry)
+        elif kind == "mediator":
+            self.enter(s.mediator, reason="keyword")
+        elif kind == "language":
+            self.enter(s.language_picker)
+        elif kind == "help":
+            self.say(self._(T_HELP), self.std_buttons("talk", "menu"))
+            self.wait(None, "offer")
+        elif kind == "forget":
+            self.say(self._(T_FORGET_CONFIRM), self.std_buttons("del", "keep"))
+            self.wait(None, "forget")
+
+    def button(self, payload: str) -> None:
+        kind, _, rest = payload.partition(":")
+        if kind == "x":
+            self.s.misses = 0
+            self.enter(self.flows.settings.mediator if rest == "mediator" else self.flows.settings.entry,
+                       reason="button")
+            return
+        if kind == "l" and rest in LANG_CHOICES:
+            self.p.lang, self.p.script = _lang_script(rest)
+            self.reshow()
+            return
+        if kind == "o":
+            key, _, index = rest.rpartition(":")
+            if key == self.s.at and self.s.wait in ("menu", "ask") and index.isdigit():
+                self.choose(self.flows.node(key), int(index))
+                return
+        elif kind == "f" and self.s.wait == "feedback":
+            self.feedback(rest == "yes")
+            return
+        elif kind == "d" and self.s.wait == "forget":
+            self.forget(rest == "yes")
+            return
+        self.stale()
+
+    def stale(self) -> None:
+        self.say(self._(T_STALE))
+        self.reshow()
+
+    def reshow(self) -> None:
+        if self.s.at and self.s.wait in ("menu", "ask", "feedback") and self.flows.has(self.s.at):
+            node = self.flows.node(self.s.at)
+            if self.s.wait == "feedback":
+                self.say(self._(T_DID_IT_HELP), self.std_buttons("yes", "no"))
+            else:
+                self.prompt(node)
+        else:
+            self.enter(self.flows.settings.entry)
+
+    def typed(self, text: str) -> None:
+        wait = self.s.wait
+        node = self.flows.node(self.s.at) if self.s.at and self.flows.has(self.s.at) else None
+        number = option_number(text)
+        folded = fold(text)
+        if wait in ("menu", "ask") and node is not None and node.options:
+            if number is not None and 1 <= number <= len(node.options):
+                self.choose(node, number)
+                return
+            for i, opt in enumerate(node.options, 1):
+                if folded and folded in {fold(v) for v in opt.label.values()}:
+                    self.choose(node, i)
+                    return
+        if wait == "ask" and node is not None and node.expect != "choice":
+            self.answer_ask(node, text)
+            return
+        if wait == "feedback" and (number in (1, 2) or folded in YES_WORDS | NO_WORDS):
+            self.feedback(number == 1 or folded in YES_WORDS)
+            return
+        if wait == "forget" and (number in (1, 2) or folded in YES_WORDS | NO_WORDS):
+            self.forget(number == 1 or folded in YES_WORDS)
+            return
+        if wait == "offer" and number in (1, 2):
+            self.enter(self.flows.settings.mediator if number == 1 else self.flows.settings.entry,
+                       reason="not_understood" if self.s.misses else "button")
+            return
+        if wait is None:
+            self.enter(self.flows.settings.entry)
+            return
+        if wait == "ask" and node is not None:
+            self.ask_failed(node, self._(T_ASK_CHOICE))
+            return
+        self.not_understood()
+
+    def not_understood(self) -> None:
+        self.s.misses += 1
+        if self.s.misses >= 2:
+            self.say(self._(T_NOT_UNDERSTOOD_AGAIN), self.std_buttons("talk", "menu"))
+            self.wait(self.s.at, "offer")
+            return
+        self.say(self._(T_NOT_UNDERSTOOD))
+        self.reshow()
+
+    def choose(self, node: Node, index: int) -> None:
+        self.s.misses = 0
+        if not 1 <= index <= len(node.options):
+            self.stale()
+            return
+        option = node.options[index - 1]
+        if node.type == "menu" and option.next:
+            self.enter(option.next)
+        elif node.type == "ask" and option.value is not None:
+            self.save(node, option.value)
+            self.after_ask(node)
+
+    def feedback(self, helped: bool) -> None:
+        node = self.flows.node(self.s.at) if self.s.at and self.flows.has(self.s.at) else None
+        if helped:
+            self.say(self._(T_GLAD))
+            self.enter(node.next if node and node.next else self.flows.settings.entry)
+        else:
+            self.say(self._(T_OFFER), self.std_buttons("talk", "menu"))
+            self.wait(self.s.at, "offer")
+
+    def forget(self, confirmed: bool) -> None:
+        if confirmed:
+            self.turn.forget = True
+            self.turn.profile = Profile(lang=self.p.lang, script=self.p.script)
+            self.turn.state = ConvState()
+            self.say(self._(T_FORGET_DONE))
+            self.turn.profile = Profile()
+        else:
+            self.say(self._(T_FORGET_KEPT))
+            self.enter(self.flows.settings.entry)
+
+    # -- ask nodes -------------------------------------------------------------------------------
+
+    def answer_ask(self, node: Node, text: str) -> None:
+        value, error = self.validate(node, text)
+        if error is not None:
+            self.ask_failed(node, error)
+            return
+        self.save(node, value)
+        self.after_ask(node)
+
+    def validate(self, node: Node, text: str) -> tuple[Value, str | None]:
+        if node.expect in ("number", "integer"):
+            raw = text.replace(" ", "").replace(",", ".")
+            try:
+                number = float(raw) if node.expect == "number" else int(raw)
+            except ValueError:
+                return 0, self._(T_ASK_NUMBER if node.expect == "number" else T_ASK_INTEGER)
+            if (node.min is not None and number < node.min) or (node.max is not None and number > node.max):
+                return 0, self._(T_ASK_RANGE, min=self.show(_num(node.min)), max=self.show(_num(node.max)))
+            return number, None  # type: ignore[return-value]
+        if node.expect == "date":
+            day = parse_date(text)
+            if day is None:
+                return 0, self._(T_ASK_DATE, example=self.now.date().strftime("%d.%m.%Y"))
+            if node.when == "past" and day > self.now.date():
+                return 0, self._(T_ASK_PAST)
+            if node.when == "future" and day < self.now.date():
+                return 0, self._(T_ASK_FUTURE)
+            return day, None
+        if node.expect == "phone":
+            digits = re.sub(r"\D", "", text)
+            if not PHONE_RE.match(text) or not 10 <= len(digits) <= 15:
+                return 0, self._(T_ASK_PHONE)
+            return "+" + digits, None
+        return text, None
+
+    def ask_failed(self, node: Node, error: str) -> None:
+        self.s.tries += 1
+        if self.s.tries > node.retries:
+            if node.on_fail:
+                self.enter(node.on_fail)
+            else:
+                self.say(self._(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
+                self.wait(node.key, "offer")
+            return
+        tries = self.s.tries
+        self.say(self.render(node.error) if node.error else error)
+        self.prompt(node)
+        self.s.tries = tries
+
+    def save(self, node: Node, value: Value) -> None:
+        name = node.save_as or ""
+        if name == "language":
+            self.p.lang, self.p.script = _lang_script(str(value))
+            return
+        target = self.p.vars if node.scope == "contact" else self.s.vars
+        target[name] = encode_value(value)
+
+    def after_ask(self, node: Node) -> None:
+        if node.save_as == "language" and not self.p.notice_shown:
+            self.p.notice_shown = True
+            self.say(self._(T_PRIVACY))
+        if node.next:
+            self.enter(node.next)
+
+    # -- running nodes ---------------------------------------------------------------------------
+
+    def prompt(self, node: Node) -> None:
+        """Show a node that waits for input, and wait there."""
+        buttons = self.buttons_for(node)
+        self.say(self.render(node.text), buttons, node)
+        self.wait(node.key, "menu" if node.type == "menu" else "ask")
+
+    def enter(self, key: str, reason: str = "node") -> None:
+        steps = 0
+        current: str | None = key
+        while current is not None:
+            steps += 1
+            if steps > MAX_STEPS or not self.flows.has(current):
+                self.enter_fallback()
+                return
+            current = self.step(self.flows.node(current), reason)
+
+    def enter_fallback(self) -> None:
+        self.say(self._(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
+        self.wait(None, "offer")
+
+    def step(self, node: Node, reason: str) -> str | None:
+        """Run one node; the next node to run, or None when the turn waits for the migrant."""
+        if node.type == "menu":
+            self.prompt(node)
+            return None
+        if node.type == "ask":
+            name = node.save_as or ""
+            known = name in self.p.vars or (name == "language" and self.p.lang is not None)
+            if node.scope == "contact" and known and not node.ask_again:
+                return node.next
+            self.prompt(node)
+            return None
+        if node.type == "answer":
+            self.say(self.render(node.text), node=node)
+            self.turn.topic = node.topic
+            if node.feedback:
+                self.say(self._(T_DID_IT_HELP), self.std_buttons("yes", "no"))
+                self.wait(node.key, "feedback")
+                return None
+            return node.next or self.flows.settings.entry
+        if node.type == "switch":
+            value = self.var(node.on or "")
+            return node.cases.get(str(value), node.default) if value is not None else node.default
+        if node.type == "calculate":
+            calc = calculators.CALCULATORS[node.calculator or ""]
+            values = {name: self.var(var) for name, var in node.inputs.items()}
+            if any(v is None for v in values.values()):
+                return self.flows.settings.entry
+            results = calculators.run(calc.name, values, self.now.date())
+            self.s.vars.update({k: encode_value(v) for k, v in results.items()})
+            return node.next
+        if node.type == "handoff":
+            self.say(self.render(node.text), node=node)
+            self.turn.handoff = HandoffRequest(
+                queue=node.queue, priority=node.priority, reason=reason if reason != "node" else "node",
+                summary=node.summary or "", topic=node.topic, node=node.key)
+            self.turn.topic = node.topic
+            self.wait(None, None)
+            return None
+        if node.type == "goto":
+            return node.target
+        return None
+
+
+def _lang_script(choice: str) -> tuple[str, str]:
+    return ("uz", "Cyrl") if choice == "uz_cyrl" else (choice, "Latn")
+
+
+def _num(value: float | None) -> int | float:
+    if value is None:
+        return 0
+    return int(value) if float(value).is_integer() else value
+
+
+EngineFactory = Callable[[FlowSet], Engine]

@@ -1,0 +1,101 @@
+"""What goes into the engine and what comes out of it. Plain data, JSON-friendly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+LANG_CHOICES = ("ru", "uz", "uz_cyrl", "tg", "ky")
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str  # photo, document, voice, video, location, sticker, other
+    ref: str = ""  # the channel's file id / URL, or "lat,lon" for a location
+    mime: str = ""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    user: str  # the channel's id of the person (chat id, phone number, web session)
+    text: str = ""
+    payload: str | None = None  # a pressed button's data
+    media: tuple[Media, ...] = ()
+    external_id: str | None = None  # the channel's id of this message, for dedupe
+    lang_hint: str | None = None  # e.g. Telegram's language_code or the web page's language
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    node: str | None = None  # "flow.node" that produced it, for transcripts and reports
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    queue: str
+    priority: str  # normal | urgent
+    reason: str  # node | keyword | not_understood | feedback | media | ask_failed
+    summary: str
+    topic: str | None = None
+    node: str | None = None
+
+
+@dataclass
+class Profile:
+    """What is kept about a contact across conversations."""
+
+    lang: str | None = None  # ru uz tg ky
+    script: str = "Latn"  # for Uzbek: Latn (default) or Cyrl
+    vars: dict[str, Any] = field(default_factory=dict)  # contact-scoped variables
+    notice_shown: bool = False
+
+    @property
+    def lang_choice(self) -> str | None:
+        if self.lang == "uz" and self.script == "Cyrl":
+            return "uz_cyrl"
+        return self.lang
+
+
+@dataclass
+class ConvState:
+    """Where one conversation stands; stored as JSON on the conversation."""
+
+    at: str | None = None  # "flow.node" waiting for input
+    wait: str | None = None  # menu | ask | feedback | offer | forget
+    vars: dict[str, Any] = field(default_factory=dict)
+    tries: int = 0  # wrong answers to the current question
+    misses: int = 0  # messages in a row the bot did not understand
+    last_at: str | None = None  # ISO time of the last inbound message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at, "wait": self.wait, "vars": self.vars, "tries": self.tries,
+                "misses": self.misses, "last_at": self.last_at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ConvState:
+        data = data or {}
+        return cls(at=data.get("at"), wait=data.get("wait"), vars=dict(data.get("vars") or {}),
+                   tries=int(data.get("tries", 0)), misses=int(data.get("misses", 0)),
+                   last_at=data.get("last_at"))
+
+
+@dataclass
+class Turn:
+    replies: list[Reply]
+    profile: Profile
+    state: ConvState
+    handoff: HandoffRequest | None = None
+    forget: bool = False  # the contact confirmed that their data is to be deleted
+    topic: str | None = None  # the topic of the answer given, for reports

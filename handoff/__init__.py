@@ -1,0 +1,1 @@
+"""Escalation to human mediators: conversation states, queue, routing, desks."""

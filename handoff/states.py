@@ -1,0 +1,32 @@
+"""Conversation states and the only moves allowed between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    BOT = "BOT"
+    WAITING = "WAITING"
+    WITH_MEDIATOR = "WITH_MEDIATOR"
+    RESOLVED = "RESOLVED"
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.BOT: frozenset({Status.WAITING, Status.RESOLVED}),
+    Status.WAITING: frozenset({Status.WITH_MEDIATOR, Status.BOT, Status.RESOLVED}),
+    Status.WITH_MEDIATOR: frozenset({Status.WAITING, Status.BOT, Status.RESOLVED}),
+    Status.RESOLVED: frozenset(),  # a new message after RESOLVED starts a new conversation
+}
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def check_transition(current: str, target: Status) -> Status:
+    """The target state, or IllegalTransition when the move is not in the table."""
+    source = Status(current)
+    if target not in TRANSITIONS[source]:
+        raise IllegalTransition(f"a conversation cannot go from {source} to {target}")
+    return target
