@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations-compile: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy=false -d translations -D messages --statistics 2>&1 | grep -v '^compiling' || true
+	$(BIN)/pybabel compile -d translations -D messages --statistics 2>&1 | grep -v '^compiling' || true
 
 run: $(STAMP) translations-compile
 	$(BIN)/hotline serve

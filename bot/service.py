@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
+from bot.core.normalize import sanitize
 from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
 from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox, utcnow
 from handoff.states import Status, check_transition
@@ -57,6 +58,7 @@ class ConversationService:
         return lock
 
     async def handle(self, inbound: Inbound) -> HandleResult:
+        inbound = replace(inbound, text=sanitize(inbound.text or ""))
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         async with self._lock(inbound.channel, inbound.user):
             async with self.sessions() as session, session.begin():

@@ -42,15 +42,22 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last_day))
 
 
+# Russia's fixed public holidays (Labour Code art. 112). The government also moves days off each year;
+# those transfers are not known here.
+HOLIDAYS = {(1, d) for d in range(1, 9)} | {(2, 23), (3, 8), (5, 1), (5, 9), (6, 12), (11, 4)}
+
+
 def add_working_days(day: dt.date, count: int) -> dt.date:
-    """`count` working days (Mon-Fri) after `day`. Public holidays are not skipped, so the result is
-    never later than the legal deadline: the safe side for a migrant."""
+    """`count` working days after `day` (before it, when negative), always erring to the safe side for
+    a migrant: counting forward, holidays are not skipped (the result is never after the legal
+    deadline); counting back to "apply N working days before", holidays are skipped (never after it
+    either)."""
     current = day
     step = 1 if count >= 0 else -1
     remaining = abs(count)
     while remaining:
         current += dt.timedelta(days=step)
-        if current.weekday() < 5:
+        if current.weekday() < 5 and (step > 0 or (current.month, current.day) not in HOLIDAYS):
             remaining -= 1
     return current
 

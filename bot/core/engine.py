@@ -27,7 +27,7 @@ BABEL_LOCALES = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
 COMMANDS = {"/start": "start", "/menu": "menu", "/lang": "language", "/language": "language",
             "/operator": "mediator", "/help": "help", "/forget": "forget"}
 YES_WORDS = {fold(w) for w in ("да", "ага", "угу", "помогло", "yes", "ha", "xa", "ҳа", "ha yordam berdi",
-                                "бале", "ҳа кумак кард", "ооба", "ооба жардам берди", "ok", "ок", "👍")}
+                                "бале", "ҳа кӯмак кард", "ооба", "ооба жардам берди", "ok", "ок", "👍")}
 NO_WORDS = {fold(w) for w in ("нет", "не", "не помогло", "no", "yoʻq", "yoq", "yordam bermadi", "не",
                                "нахӣ", "не ёрӣ накард", "жок", "жардам бербеди", "👎")}
 DATE_RE = re.compile(r"^\s*(\d{1,4})[./\-\s](\d{1,2})[./\-\s](\d{1,4})\s*$")
@@ -56,6 +56,7 @@ T_WELCOME_BACK = N_("Welcome back! Let's start again from the main menu.")
 T_ASK_TEXT = N_("Please write your answer in words.")
 T_ASK_NUMBER = N_("Please answer with a number.")
 T_ASK_INTEGER = N_("Please answer with a whole number.")
+_NUMBER_ERRORS = {"number": T_ASK_NUMBER, "integer": T_ASK_INTEGER}
 T_ASK_RANGE = N_("Please answer with a number from %(min)s to %(max)s.")
 T_ASK_DATE = N_("Please write the date as day.month.year, for example %(example)s.")
 T_ASK_PAST = N_("That date is in the future. Please write a date that has already passed.")
@@ -158,7 +159,7 @@ class _Run:
     def lang(self) -> str:
         return self.p.lang or self.flows.settings.default_language
 
-    def _(self, message: str, **params: Any) -> str:
+    def tr(self, message: str, **params: Any) -> str:
         text = self.e.texts.gettext(self.lang, message)
         return text % params if params else text
 
@@ -215,7 +216,7 @@ class _Run:
     def std_buttons(self, *kinds: str) -> tuple[Button, ...]:
         labels = {"talk": (T_TALK, "x:mediator"), "menu": (T_MAIN_MENU, "x:menu"), "yes": (T_YES, "f:yes"),
                   "no": (T_NO, "f:no"), "del": (T_FORGET_YES, "d:yes"), "keep": (T_FORGET_NO, "d:no")}
-        return tuple(Button(self._(labels[k][0]), labels[k][1]) for k in kinds)
+        return tuple(Button(self.tr(labels[k][0]), labels[k][1]) for k in kinds)
 
     def wait(self, at: str | None, kind: str | None) -> None:
         self.s.at, self.s.wait, self.s.tries = at, kind, 0
@@ -239,7 +240,7 @@ class _Run:
             return
         if self.p.lang and not self.p.notice_shown:
             self.p.notice_shown = True
-            self.say(self._(T_PRIVACY))
+            self.say(self.tr(T_PRIVACY))
             if self.s.at is None:
                 self.enter(self.flows.settings.entry)
                 return
@@ -254,13 +255,13 @@ class _Run:
             return
         if not text:
             if inbound.media:
-                self.say(self._(T_MEDIA), self.std_buttons("talk", "menu"))
+                self.say(self.tr(T_MEDIA), self.std_buttons("talk", "menu"))
                 self.wait(None, "offer")
             else:
-                self.say(self._(T_EMPTY))
+                self.say(self.tr(T_EMPTY))
             return
         if timed_out:
-            self.say(self._(T_WELCOME_BACK))
+            self.say(self.tr(T_WELCOME_BACK))
             self.enter(self.flows.settings.entry)
             return
         self.typed(text)
@@ -275,10 +276,10 @@ class _Run:
         elif kind == "language":
             self.enter(s.language_picker)
         elif kind == "help":
-            self.say(self._(T_HELP), self.std_buttons("talk", "menu"))
+            self.say(self.tr(T_HELP), self.std_buttons("talk", "menu"))
             self.wait(None, "offer")
         elif kind == "forget":
-            self.say(self._(T_FORGET_CONFIRM), self.std_buttons("del", "keep"))
+            self.say(self.tr(T_FORGET_CONFIRM), self.std_buttons("del", "keep"))
             self.wait(None, "forget")
 
     def button(self, payload: str) -> None:
@@ -306,14 +307,14 @@ class _Run:
         self.stale()
 
     def stale(self) -> None:
-        self.say(self._(T_STALE))
+        self.say(self.tr(T_STALE))
         self.reshow()
 
     def reshow(self) -> None:
         if self.s.at and self.s.wait in ("menu", "ask", "feedback") and self.flows.has(self.s.at):
             node = self.flows.node(self.s.at)
             if self.s.wait == "feedback":
-                self.say(self._(T_DID_IT_HELP), self.std_buttons("yes", "no"))
+                self.say(self.tr(T_DID_IT_HELP), self.std_buttons("yes", "no"))
             else:
                 self.prompt(node)
         else:
@@ -349,17 +350,17 @@ class _Run:
             self.enter(self.flows.settings.entry)
             return
         if wait == "ask" and node is not None:
-            self.ask_failed(node, self._(T_ASK_CHOICE))
+            self.ask_failed(node, self.tr(T_ASK_CHOICE))
             return
         self.not_understood()
 
     def not_understood(self) -> None:
         self.s.misses += 1
         if self.s.misses >= 2:
-            self.say(self._(T_NOT_UNDERSTOOD_AGAIN), self.std_buttons("talk", "menu"))
+            self.say(self.tr(T_NOT_UNDERSTOOD_AGAIN), self.std_buttons("talk", "menu"))
             self.wait(self.s.at, "offer")
             return
-        self.say(self._(T_NOT_UNDERSTOOD))
+        self.say(self.tr(T_NOT_UNDERSTOOD))
         self.reshow()
 
     def choose(self, node: Node, index: int) -> None:
@@ -377,10 +378,10 @@ class _Run:
     def feedback(self, helped: bool) -> None:
         node = self.flows.node(self.s.at) if self.s.at and self.flows.has(self.s.at) else None
         if helped:
-            self.say(self._(T_GLAD))
+            self.say(self.tr(T_GLAD))
             self.enter(node.next if node and node.next else self.flows.settings.entry)
         else:
-            self.say(self._(T_OFFER), self.std_buttons("talk", "menu"))
+            self.say(self.tr(T_OFFER), self.std_buttons("talk", "menu"))
             self.wait(self.s.at, "offer")
 
     def forget(self, confirmed: bool) -> None:
@@ -388,10 +389,10 @@ class _Run:
             self.turn.forget = True
             self.turn.profile = Profile(lang=self.p.lang, script=self.p.script)
             self.turn.state = ConvState()
-            self.say(self._(T_FORGET_DONE))
+            self.say(self.tr(T_FORGET_DONE))
             self.turn.profile = Profile()
         else:
-            self.say(self._(T_FORGET_KEPT))
+            self.say(self.tr(T_FORGET_KEPT))
             self.enter(self.flows.settings.entry)
 
     # -- ask nodes -------------------------------------------------------------------------------
@@ -410,23 +411,23 @@ class _Run:
             try:
                 number = float(raw) if node.expect == "number" else int(raw)
             except ValueError:
-                return 0, self._(T_ASK_NUMBER if node.expect == "number" else T_ASK_INTEGER)
+                return 0, self.tr(_NUMBER_ERRORS[node.expect or "number"])
             if (node.min is not None and number < node.min) or (node.max is not None and number > node.max):
-                return 0, self._(T_ASK_RANGE, min=self.show(_num(node.min)), max=self.show(_num(node.max)))
+                return 0, self.tr(T_ASK_RANGE, min=self.show(_num(node.min)), max=self.show(_num(node.max)))
             return number, None  # type: ignore[return-value]
         if node.expect == "date":
             day = parse_date(text)
             if day is None:
-                return 0, self._(T_ASK_DATE, example=self.now.date().strftime("%d.%m.%Y"))
+                return 0, self.tr(T_ASK_DATE, example=self.now.date().strftime("%d.%m.%Y"))
             if node.when == "past" and day > self.now.date():
-                return 0, self._(T_ASK_PAST)
+                return 0, self.tr(T_ASK_PAST)
             if node.when == "future" and day < self.now.date():
-                return 0, self._(T_ASK_FUTURE)
+                return 0, self.tr(T_ASK_FUTURE)
             return day, None
         if node.expect == "phone":
             digits = re.sub(r"\D", "", text)
             if not PHONE_RE.match(text) or not 10 <= len(digits) <= 15:
-                return 0, self._(T_ASK_PHONE)
+                return 0, self.tr(T_ASK_PHONE)
             return "+" + digits, None
         return text, None
 
@@ -436,7 +437,7 @@ class _Run:
             if node.on_fail:
                 self.enter(node.on_fail)
             else:
-                self.say(self._(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
+                self.say(self.tr(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
                 self.wait(node.key, "offer")
             return
         tries = self.s.tries
@@ -455,7 +456,7 @@ class _Run:
     def after_ask(self, node: Node) -> None:
         if node.save_as == "language" and not self.p.notice_shown:
             self.p.notice_shown = True
-            self.say(self._(T_PRIVACY))
+            self.say(self.tr(T_PRIVACY))
         if node.next:
             self.enter(node.next)
 
@@ -478,7 +479,7 @@ class _Run:
             current = self.step(self.flows.node(current), reason)
 
     def enter_fallback(self) -> None:
-        self.say(self._(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
+        self.say(self.tr(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
         self.wait(None, "offer")
 
     def step(self, node: Node, reason: str) -> str | None:
@@ -497,7 +498,7 @@ class _Run:
             self.say(self.render(node.text), node=node)
             self.turn.topic = node.topic
             if node.feedback:
-                self.say(self._(T_DID_IT_HELP), self.std_buttons("yes", "no"))
+                self.say(self.tr(T_DID_IT_HELP), self.std_buttons("yes", "no"))
                 self.wait(node.key, "feedback")
                 return None
             return node.next or self.flows.settings.entry
