@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--contact", help="continue as this contact (default: a new contact each run)")
     chat.set_defaults(func=_chat)
 
-    flows = sub.add_parser("flows", help="flow files: check, diagram").add_subparsers(dest="flows_command", required=True)
+    flows = sub.add_parser("flows", help="flow files: check, diagram").add_subparsers(
+        dest="flows_command", required=True)
     check = flows.add_parser("check", help="validate a flow directory (default: FLOWS_DIR)")
     check.add_argument("dir", nargs="?")
     check.set_defaults(func=_flows_check)

@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
-from bot.core.normalize import sanitize
 from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
+from bot.core.normalize import sanitize
 from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox, utcnow
 from handoff.states import Status, check_transition
 
@@ -60,9 +60,8 @@ class ConversationService:
     async def handle(self, inbound: Inbound) -> HandleResult:
         inbound = replace(inbound, text=sanitize(inbound.text or ""))
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
-        async with self._lock(inbound.channel, inbound.user):
-            async with self.sessions() as session, session.begin():
-                return await self._handle(session, inbound)
+        async with self._lock(inbound.channel, inbound.user), self.sessions() as session, session.begin():
+            return await self._handle(session, inbound)
 
     async def _handle(self, session: AsyncSession, inbound: Inbound) -> HandleResult:
         now = self.clock()

@@ -21,7 +21,7 @@ class Phrase:
     n: int = 1
 
 
-Value = dt.date | int | str | Phrase
+Value = dt.date | int | float | str | Phrase
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,7 @@ class _Run:
         text = self.pick(texts)
 
         class _Vars(dict[str, str]):
-            def __missing__(inner, key: str) -> str:  # noqa: N805
+            def __missing__(inner, key: str) -> str:
                 return self.show(self.var(key))
 
         try:
@@ -414,7 +414,7 @@ class _Run:
                 return 0, self.tr(_NUMBER_ERRORS[node.expect or "number"])
             if (node.min is not None and number < node.min) or (node.max is not None and number > node.max):
                 return 0, self.tr(T_ASK_RANGE, min=self.show(_num(node.min)), max=self.show(_num(node.max)))
-            return number, None  # type: ignore[return-value]
+            return number, None
         if node.expect == "date":
             day = parse_date(text)
             if day is None:

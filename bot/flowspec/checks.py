@@ -178,10 +178,10 @@ class Checker:
         nodes = {n.key: n for n in self.fs.nodes()}
         # Every name saved or used anywhere: the "top" of the analysis, and what an unknown
         # calculator is assumed to save (it is reported once, not at every use of its results).
-        used = {name for n in nodes.values() for _, texts in _texts(n) for t in texts.values()
-                for name in placeholders(t) or ()}
-        used |= {n.on for n in nodes.values() if n.on} | {v for n in nodes.values() for v in n.inputs.values()}
-        self.universe = BUILTIN_VARS | used | {n.save_as for n in nodes.values() if n.save_as} | {
+        names = {name for n in nodes.values() for _, texts in _texts(n) for t in texts.values()
+                 for name in placeholders(t) or ()}
+        names |= {n.on for n in nodes.values() if n.on} | {v for n in nodes.values() for v in n.inputs.values()}
+        self.universe = set(BUILTIN_VARS) | names | {n.save_as for n in nodes.values() if n.save_as} | {
             o for c in CALCULATORS.values() for o in c.outputs}
         universe = self.universe
         preds: dict[str, list[tuple[str, str]]] = {k: [] for k in nodes}

@@ -20,7 +20,8 @@ def _name(key: str) -> str:
 
 def mermaid(flowset: FlowSet, flow_id: str) -> str:
     flow = flowset.flows[flow_id]
-    lines = ["flowchart TD", f'  start(("{_label(flow.title.get("ru", flow_id))}")) --> {_name(f"{flow_id}.{flow.start}")}']
+    start = _name(f"{flow_id}.{flow.start}")
+    lines = ["flowchart TD", f'  start(("{_label(flow.title.get("ru", flow_id))}")) --> {start}']
     external: set[str] = set()
     for node in flow.nodes.values():
         left, right = SHAPES[node.type]

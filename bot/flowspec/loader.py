@@ -459,7 +459,8 @@ def load_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:
         if flow is None:
             continue
         if flow.id in flows:
-            problems.append(Problem(path.name, None, "id", f"flow '{flow.id}' is also defined in {flows[flow.id].file}"))
+            other = flows[flow.id].file
+            problems.append(Problem(path.name, None, "id", f"flow '{flow.id}' is also defined in {other}"))
             continue
         flows[flow.id] = flow
     if not flows and not broken:

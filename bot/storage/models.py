@@ -44,7 +44,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JsonType, list[Any]: JsonType}
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a plain class attribute)
+        dt.datetime: UTCDateTime, dict[str, Any]: JsonType, list[Any]: JsonType}
 
 
 class Contact(Base):
