@@ -12,7 +12,7 @@ from bot.flowspec import FlowSet, load
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.settings import Settings
-from bot.storage.db import create_engine, sessionmaker, upgrade
+from bot.storage.db import create_engine, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -35,5 +35,5 @@ async def create_runtime(settings: Settings) -> Runtime:
     shown = await upgrade(url)
     log.info("database ready: %s", shown)
     db = create_engine(url)
-    service = ConversationService(sessionmaker(db), Engine(flows, Catalogs(settings.translations_dir)))
+    service = ConversationService(db, Engine(flows, Catalogs(settings.translations_dir)))
     return Runtime(settings=settings, db=db, flows=flows, service=service)

@@ -2,6 +2,9 @@
 
 inbox dedupe -> load contact and conversation -> engine (status BOT) or relay (any other status)
 -> save state, messages and, for push channels, the outbox -> commit.
+
+This is the hot path of the hotline, so it speaks SQLAlchemy Core on one connection and keeps to a
+handful of statements per message (see benchmarks/conversation.py).
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.engine import Engine
 from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
@@ -27,6 +31,46 @@ from handoff.states import Status, check_transition
 log = logging.getLogger(__name__)
 PUSH_CHANNELS = frozenset({"telegram", "whatsapp"})  # answered through the outbox, not in the request
 
+contact_t = Contact.__table__
+channel_t = ContactChannel.__table__
+conversation_t = Conversation.__table__
+message_t = Message.__table__
+inbox_t = InboxEvent.__table__
+outbox_t = Outbox.__table__
+
+
+# The statements of the hot path, built once: building and cache-keying a statement per message costs
+# more than running it.
+@cache
+def _load_statement() -> Any:
+    c, cc, cv = contact_t.c, channel_t.c, conversation_t.c
+    return (select(c.id, c.lang, c.script, c.vars, c.notice_shown, cv.id.label("conv_id"), cv.status, cv.state)
+            .select_from(channel_t.join(contact_t, c.id == cc.contact_id)
+                         .outerjoin(conversation_t, and_(cv.contact_id == c.id, cv.status != Status.RESOLVED)))
+            .where(cc.channel == bindparam("channel"), cc.external_id == bindparam("user"))
+            .order_by(cv.id.desc()).limit(1)
+            .with_for_update(of=channel_t))
+
+
+@cache
+def _inbox_statement(dialect: str) -> Any:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return (module.insert(inbox_t).values(channel=bindparam("channel"), external_id=bindparam("external_id"),
+                                          received_at=bindparam("now"))
+            .on_conflict_do_nothing().returning(inbox_t.c.id))
+
+
+@cache
+def _conversation_update() -> Any:
+    cv = conversation_t.c
+    return (update(conversation_t).where(cv.id == bindparam("conv_id"))
+            .values(state=bindparam("state"), updated_at=bindparam("now"),
+                    topic=func.coalesce(bindparam("topic"), cv.topic)))
+
+
+_insert_messages = insert(message_t)
+_insert_messages_returning = insert(message_t).returning(message_t.c.id, sort_by_parameter_order=True)
+
 
 @dataclass
 class HandleResult:
@@ -36,15 +80,23 @@ class HandleResult:
     duplicate: bool = False
 
 
+@dataclass
+class _Loaded:
+    contact_id: int
+    profile: Profile
+    conversation_id: int
+    status: str
+    state: dict[str, Any]
+
+
 def mask(user: str) -> str:
     """A channel user id fit for logs: phone numbers and chat ids keep only their last 3 characters."""
     return ("*" * max(len(user) - 3, 0)) + user[-3:] if len(user) > 3 else "***"
 
 
 class ConversationService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], engine: Engine,
-                 clock: Callable[[], dt.datetime] = utcnow):
-        self.sessions = sessions
+    def __init__(self, db: AsyncEngine, engine: Engine, clock: Callable[[], dt.datetime] = utcnow):
+        self.db = db
         self.engine = engine  # replaced as a whole when a new flow version is published
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
@@ -60,157 +112,139 @@ class ConversationService:
     async def handle(self, inbound: Inbound) -> HandleResult:
         inbound = replace(inbound, text=sanitize(inbound.text or ""))
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
-        async with self._lock(inbound.channel, inbound.user), self.sessions() as session, session.begin():
-            return await self._handle(session, inbound)
+        # Across processes the row lock on contact_channel (PostgreSQL) does the same.
+        async with self._lock(inbound.channel, inbound.user), self.db.begin() as conn:
+            return await self._handle(conn, inbound)
 
-    async def _handle(self, session: AsyncSession, inbound: Inbound) -> HandleResult:
+    async def _handle(self, conn: AsyncConnection, inbound: Inbound) -> HandleResult:
         now = self.clock()
-        if inbound.external_id and not await _insert_ignore(
-                session, InboxEvent, channel=inbound.channel, external_id=inbound.external_id, received_at=now):
+        if inbound.external_id and (await conn.execute(_inbox_statement(conn.dialect.name), {
+                "channel": inbound.channel, "external_id": inbound.external_id, "now": now})).first() is None:
             log.info("duplicate %s message %s from %s ignored", inbound.channel, inbound.external_id,
                      mask(inbound.user))
             return HandleResult([], None, "", duplicate=True)
 
-        contact_id, profile = await self._contact(session, inbound, now)
-        conv = await self._conversation(session, contact_id, inbound.channel, now)
-        await session.execute(insert(Message).values(
-            conversation_id=conv.id, contact_id=contact_id, direction="in", sender="migrant",
-            text=inbound.text, media=[asdict(m) for m in inbound.media] or None, channel=inbound.channel,
-            external_id=inbound.external_id, created_at=now,
-            buttons=[{"payload": inbound.payload}] if inbound.payload else None))
-
-        status = conv.status
+        row = await self._load(conn, inbound, now)
+        incoming = _message_row(row, inbound, "in", "migrant", inbound.text, now,
+                                media=[asdict(m) for m in inbound.media] or None,
+                                buttons=[{"payload": inbound.payload}] if inbound.payload else None)
+        status = row.status
         if status == Status.WAITING and self.engine.keyword(inbound.text or "") in ("menu", "start"):
             # The migrant may withdraw a request nobody has taken yet and go back to the menu.
-            await self._activity(session, conv, contact_id, inbound.channel, now, "migrant returned to the bot",
-                                 Status.BOT)
+            await self._move(conn, row, inbound.channel, now, Status.BOT, "migrant returned to the bot")
             status = Status.BOT
         if status != Status.BOT:
             # A person has (or will have) the conversation: the bot stays silent, the message waits
             # for the mediator in the transcript.
-            await session.execute(update(Conversation).where(Conversation.id == conv.id).values(updated_at=now))
-            return HandleResult([], conv.id, status)
+            await conn.execute(_insert_messages, [incoming])
+            await conn.execute(update(conversation_t).where(conversation_t.c.id == row.conversation_id)
+                               .values(updated_at=now))
+            return HandleResult([], row.conversation_id, status)
 
-        turn = self.engine.handle(profile, ConvState.from_json(conv.state), inbound, now)
-        return await self._apply(session, inbound, contact_id, conv.id, turn, now)
+        turn = self.engine.handle(row.profile, ConvState.from_json(row.state), inbound, now)
+        return await self._apply(conn, inbound, row, incoming, turn, now)
 
-    async def _contact(self, session: AsyncSession, inbound: Inbound, now: dt.datetime) -> tuple[int, Profile]:
-        row = (await session.execute(
-            select(Contact.id, Contact.lang, Contact.script, Contact.vars, Contact.notice_shown)
-            .join(ContactChannel, ContactChannel.contact_id == Contact.id)
-            .where(ContactChannel.channel == inbound.channel, ContactChannel.external_id == inbound.user)
-            .with_for_update(of=ContactChannel))).first()
-        if row is not None:
-            await session.execute(update(ContactChannel).where(
-                ContactChannel.channel == inbound.channel, ContactChannel.external_id == inbound.user)
-                .values(last_inbound_at=now))
-            return row.id, Profile(lang=row.lang, script=row.script, vars=dict(row.vars or {}),
-                                   notice_shown=row.notice_shown)
-        contact_id = (await session.execute(insert(Contact).values(
+    async def _load(self, conn: AsyncConnection, inbound: Inbound, now: dt.datetime) -> _Loaded:
+        c = contact_t.c
+        found = (await conn.execute(_load_statement(), {"channel": inbound.channel, "user": inbound.user})).first()
+        if found is not None:
+            profile = Profile(lang=found.lang, script=found.script, vars=dict(found.vars or {}),
+                              notice_shown=found.notice_shown)
+            if found.conv_id is not None:
+                return _Loaded(found.id, profile, found.conv_id, found.status, dict(found.state or {}))
+            conv_id = await self._new_conversation(conn, found.id, inbound.channel, now)
+            return _Loaded(found.id, profile, conv_id, Status.BOT, {})
+        contact_id = (await conn.execute(insert(contact_t).values(
             script="Latn", vars={}, notice_shown=False, created_at=now, updated_at=now)
-            .returning(Contact.id))).scalar_one()
-        await session.execute(insert(ContactChannel).values(
+            .returning(c.id))).scalar_one()
+        await conn.execute(insert(channel_t).values(
             contact_id=contact_id, channel=inbound.channel, external_id=inbound.user, last_inbound_at=now))
-        return contact_id, Profile()
+        conv_id = await self._new_conversation(conn, contact_id, inbound.channel, now)
+        return _Loaded(contact_id, Profile(), conv_id, Status.BOT, {})
 
-    async def _conversation(self, session: AsyncSession, contact_id: int, channel: str, now: dt.datetime) -> Any:
-        conv = (await session.execute(
-            select(Conversation.id, Conversation.status, Conversation.state)
-            .where(Conversation.contact_id == contact_id, Conversation.status != Status.RESOLVED)
-            .order_by(Conversation.id.desc()).limit(1))).first()
-        if conv is not None:
-            return conv
-        new_id = (await session.execute(insert(Conversation).values(
-            contact_id=contact_id, channel=channel, status=Status.BOT, state={}, started_at=now, updated_at=now)
-            .returning(Conversation.id))).scalar_one()
-        return _Row(id=new_id, status=Status.BOT, state={})
+    async def _new_conversation(self, conn: AsyncConnection, contact_id: int, channel: str,
+                                now: dt.datetime) -> int:
+        return int((await conn.execute(insert(conversation_t).values(
+            contact_id=contact_id, channel=channel, status=Status.BOT, state={}, priority="normal",
+            started_at=now, updated_at=now).returning(conversation_t.c.id))).scalar_one())
 
-    async def _apply(self, session: AsyncSession, inbound: Inbound, contact_id: int, conv_id: int, turn: Turn,
-                     now: dt.datetime) -> HandleResult:
+    async def _apply(self, conn: AsyncConnection, inbound: Inbound, row: _Loaded, incoming: dict[str, Any],
+                     turn: Turn, now: dt.datetime) -> HandleResult:
         if turn.forget:
-            # Delete the contact, its channels, conversations and messages (cascade); the goodbye is
-            # still delivered because outbox rows carry the address, not the contact.
-            await session.execute(delete(Message).where(Message.contact_id == contact_id))
-            await session.execute(delete(Conversation).where(Conversation.contact_id == contact_id))
-            await session.execute(delete(ContactChannel).where(ContactChannel.contact_id == contact_id))
-            await session.execute(delete(Contact).where(Contact.id == contact_id))
-            await self._outbox(session, inbound, turn.replies, [None] * len(turn.replies), now)
-            log.info("contact %s forgotten at their request", contact_id)
+            # Delete the contact with its channels, conversations and messages; the goodbye is still
+            # delivered because outbox rows carry the address, not the contact.
+            for table, column in ((message_t, message_t.c.contact_id), (conversation_t, conversation_t.c.contact_id),
+                                  (channel_t, channel_t.c.contact_id), (contact_t, contact_t.c.id)):
+                await conn.execute(delete(table).where(column == row.contact_id))
+            await self._outbox(conn, inbound, turn.replies, [None] * len(turn.replies), now)
+            log.info("contact %s forgotten at their request", row.contact_id)
             return HandleResult(turn.replies, None, Status.BOT)
 
-        p = turn.profile
-        await session.execute(update(Contact).where(Contact.id == contact_id).values(
-            lang=p.lang, script=p.script, vars=p.vars, notice_shown=p.notice_shown, updated_at=now))
-        values: dict[str, Any] = {"state": turn.state.to_json(), "updated_at": now}
-        if turn.topic:
-            values["topic"] = turn.topic
-        message_ids: list[int | None] = []
-        if turn.replies:
-            message_ids = list((await session.execute(insert(Message).returning(Message.id), [
-                {"conversation_id": conv_id, "contact_id": contact_id, "direction": "out", "sender": "bot",
-                 "text": r.text, "buttons": [asdict(b) for b in r.buttons] or None, "media": None,
-                 "node": r.node, "topic": r.topic, "channel": inbound.channel, "external_id": None,
-                 "created_at": now} for r in turn.replies])).scalars())
+        rows = [incoming] + [_message_row(row, inbound, "out", "bot", r.text, now, node=r.node, topic=r.topic,
+                                          buttons=[asdict(b) for b in r.buttons] or None) for r in turn.replies]
         status = Status.BOT
         if turn.handoff is not None:
             status = check_transition(Status.BOT, Status.WAITING)
-            values.update(status=status, queue=turn.handoff.queue, priority=turn.handoff.priority,
-                          waiting_since=now)
-            await session.execute(insert(Message).values(
-                conversation_id=conv_id, contact_id=contact_id, direction="activity", sender="system",
-                text=_handoff_note(turn.handoff), channel=inbound.channel, created_at=now))
-        await session.execute(update(Conversation).where(Conversation.id == conv_id).values(**values))
-        await self._outbox(session, inbound, turn.replies, message_ids, now)
-        return HandleResult(turn.replies, conv_id, status)
+            await conn.execute(update(conversation_t).where(conversation_t.c.id == row.conversation_id).values(
+                status=status, queue=turn.handoff.queue, priority=turn.handoff.priority, waiting_since=now))
+            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(turn.handoff), now))
+        push = inbound.channel in PUSH_CHANNELS and turn.replies
+        if push:  # the outbox rows point at their messages
+            ids = list((await conn.execute(_insert_messages_returning, rows)).scalars())
+            await self._outbox(conn, inbound, turn.replies, ids[1:1 + len(turn.replies)], now)
+        else:
+            await conn.execute(_insert_messages, rows)
+        if turn.profile != row.profile:
+            p = turn.profile
+            await conn.execute(update(contact_t).where(contact_t.c.id == row.contact_id).values(
+                lang=p.lang, script=p.script, vars=p.vars, notice_shown=p.notice_shown, updated_at=now))
+        await conn.execute(_conversation_update(), {"conv_id": row.conversation_id, "state": turn.state.to_json(),
+                                                    "now": now, "topic": turn.topic})
+        return HandleResult(turn.replies, row.conversation_id, status)
 
-    async def _outbox(self, session: AsyncSession, inbound: Inbound, replies: list[Reply],
+    async def _outbox(self, conn: AsyncConnection, inbound: Inbound, replies: list[Reply],
                       message_ids: list[int | None], now: dt.datetime) -> None:
         if inbound.channel not in PUSH_CHANNELS or not replies:
             return
-        await session.execute(insert(Outbox), [
+        await conn.execute(insert(outbox_t), [
             {"channel": inbound.channel, "address": inbound.user, "message_id": mid, "status": "pending",
              "payload": {"text": r.text, "buttons": [asdict(b) for b in r.buttons], "node": r.node},
-             "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": None, "error": None}
             for r, mid in zip(replies, message_ids, strict=True)])
 
-    async def _activity(self, session: AsyncSession, conv: Any, contact_id: int, channel: str, now: dt.datetime,
-                        text: str, target: Status) -> None:
-        check_transition(conv.status, target)
-        await session.execute(update(Conversation).where(Conversation.id == conv.id).values(
+    async def _move(self, conn: AsyncConnection, row: _Loaded, channel: str, now: dt.datetime, target: Status,
+                    why: str) -> None:
+        """A state transition, refused when the table forbids it, with its activity message."""
+        check_transition(row.status, target)
+        await conn.execute(update(conversation_t).where(conversation_t.c.id == row.conversation_id).values(
             status=target, updated_at=now, waiting_since=None))
-        await session.execute(insert(Message).values(
-            conversation_id=conv.id, contact_id=contact_id, direction="activity", sender="system",
-            text=f"{conv.status} -> {target}: {text}", channel=channel, created_at=now))
+        await conn.execute(insert(message_t), [_message_row(row, None, "activity", "system",
+                                                            f"{row.status} -> {target}: {why}", now, channel=channel)])
+        row.status = target
 
     async def messages(self, channel: str, user: str, after_id: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         """The contact's messages after `after_id` (oldest first): what a pull channel shows."""
-        async with self.sessions() as session:
-            rows = (await session.execute(
-                select(Message.id, Message.direction, Message.sender, Message.text, Message.buttons,
-                       Message.node, Message.created_at)
-                .join(ContactChannel, ContactChannel.contact_id == Message.contact_id)
-                .where(ContactChannel.channel == channel, ContactChannel.external_id == user,
-                       Message.id > after_id, Message.direction != "activity")
-                .order_by(Message.id).limit(limit))).all()
+        m, cc = message_t.c, channel_t.c
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(
+                select(m.id, m.direction, m.sender, m.text, m.buttons, m.node, m.created_at)
+                .select_from(message_t.join(channel_t, cc.contact_id == m.contact_id))
+                .where(cc.channel == channel, cc.external_id == user, m.id > after_id, m.direction != "activity")
+                .order_by(m.id).limit(limit))).all()
         return [{"id": r.id, "direction": r.direction, "sender": r.sender, "text": r.text,
                  "buttons": r.buttons or [], "node": r.node, "at": r.created_at.isoformat()} for r in rows]
 
 
-@dataclass
-class _Row:
-    id: int
-    status: str
-    state: dict[str, Any]
+def _message_row(row: _Loaded, inbound: Inbound | None, direction: str, sender: str, text: str, now: dt.datetime,
+                 *, media: list[Any] | None = None, buttons: list[Any] | None = None, node: str | None = None,
+                 topic: str | None = None, channel: str | None = None) -> dict[str, Any]:
+    # Every row carries every column, so that a list of them is one multi-row INSERT.
+    return {"conversation_id": row.conversation_id, "contact_id": row.contact_id, "direction": direction,
+            "sender": sender, "text": text, "buttons": buttons, "media": media, "node": node, "topic": topic,
+            "channel": channel or (inbound.channel if inbound else ""),
+            "external_id": inbound.external_id if inbound and direction == "in" else None, "created_at": now}
 
 
 def _handoff_note(request: HandoffRequest) -> str:
     return (f"BOT -> WAITING: {request.reason}; queue {request.queue}, priority {request.priority}"
             f"{'; ' + request.summary if request.summary else ''}")
-
-
-async def _insert_ignore(session: AsyncSession, model: Any, **values: Any) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row was new."""
-    dialect = session.bind.dialect.name
-    stmt: Any = (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model))
-    result = await session.execute(stmt.values(**values).on_conflict_do_nothing().returning(model.id))
-    return result.first() is not None

@@ -19,7 +19,7 @@ from bot.core.engine import Engine
 from bot.flowspec import FlowSet, load
 from bot.i18n import Catalogs
 from bot.service import ConversationService
-from bot.storage.db import create_engine, sessionmaker, upgrade
+from bot.storage.db import create_engine, upgrade
 from bot.storage.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,4 +140,4 @@ def clock() -> Clock:
 
 @pytest.fixture
 def service(db: AsyncEngine, flows: FlowSet, catalogs: Catalogs, clock: Clock) -> ConversationService:
-    return ConversationService(sessionmaker(db), Engine(flows, catalogs), clock=clock)
+    return ConversationService(db, Engine(flows, catalogs), clock=clock)

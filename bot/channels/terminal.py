@@ -22,11 +22,12 @@ class TerminalChat:
         self.user = user or f"t-{uuid.uuid4().hex[:12]}"
         self.lang = lang
         self.last: list[Reply] = []
+        self.status = "BOT"
 
     async def send(self, line: str) -> list[Reply]:
         result = await self.service.handle(Inbound(channel=CHANNEL, user=self.user, text=line,
                                                    lang_hint=self.lang))
-        self.last = result.replies
+        self.last, self.status = result.replies, result.status
         return result.replies
 
 

@@ -5,7 +5,7 @@ No I/O here: the service loads and saves, channels render. The engine decides wh
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -117,9 +117,15 @@ class Engine:
     def __init__(self, flows: FlowSet, texts: Texts):
         self.flows = flows
         self.texts = texts
+        # folded keyword -> kind, computed once: every message is checked against all of them
+        self._keywords = {fold(word): kind for kind, per_lang in flows.settings.keywords.items()
+                          for words in per_lang.values() for word in words}
 
     def handle(self, profile: Profile, state: ConvState, inbound: Inbound, now: dt.datetime) -> Turn:
-        run = _Run(self, copy.deepcopy(profile), copy.deepcopy(state), now)
+        # Copies, so the caller's objects stay as they were; variable values are replaced, never
+        # changed in place, so copying the dicts is enough.
+        run = _Run(self, dataclasses.replace(profile, vars=dict(profile.vars)),
+                   dataclasses.replace(state, vars=dict(state.vars)), now)
         run.handle(inbound)
         return run.turn
 
@@ -128,14 +134,7 @@ class Engine:
         command = text.strip().split("@")[0].lower()
         if command in COMMANDS:
             return COMMANDS[command]
-        folded = fold(text)
-        if not folded:
-            return None
-        for kind, per_lang in self.flows.settings.keywords.items():
-            for words in per_lang.values():
-                if folded in {fold(w) for w in words}:
-                    return kind
-        return None
+        return self._keywords.get(fold(text)) if len(text) <= 60 else None
 
 
 class _Run:
