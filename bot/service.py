@@ -16,9 +16,9 @@ import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,12 +31,12 @@ from handoff.states import Status, check_transition
 log = logging.getLogger(__name__)
 PUSH_CHANNELS = frozenset({"telegram", "whatsapp"})  # answered through the outbox, not in the request
 
-contact_t = Contact.__table__
-channel_t = ContactChannel.__table__
-conversation_t = Conversation.__table__
-message_t = Message.__table__
-inbox_t = InboxEvent.__table__
-outbox_t = Outbox.__table__
+contact_t = cast(Table, Contact.__table__)
+channel_t = cast(Table, ContactChannel.__table__)
+conversation_t = cast(Table, Conversation.__table__)
+message_t = cast(Table, Message.__table__)
+inbox_t = cast(Table, InboxEvent.__table__)
+outbox_t = cast(Table, Outbox.__table__)
 
 
 # The statements of the hot path, built once: building and cache-keying a statement per message costs
