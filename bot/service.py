@@ -129,20 +129,27 @@ class ConversationService:
                                 media=[asdict(m) for m in inbound.media] or None,
                                 buttons=[{"payload": inbound.payload}] if inbound.payload else None)
         status = row.status
-        if status == Status.WAITING and self.engine.keyword(inbound.text or "") in ("menu", "start"):
+        state = ConvState.from_json(row.state)
+        keyword = self.engine.keyword(inbound.text or "")
+        if status == Status.WAITING and keyword in ("menu", "start"):
             # The migrant may withdraw a request nobody has taken yet and go back to the menu.
             await self._move(conn, row, inbound.channel, now, Status.BOT, "migrant returned to the bot")
             status = Status.BOT
-        if status != Status.BOT:
+        privacy = keyword == "forget" or state.wait == "forget"
+        if status != Status.BOT and not privacy:
             # A person has (or will have) the conversation: the bot stays silent, the message waits
-            # for the mediator in the transcript.
+            # for the mediator in the transcript. Only /forget is answered whatever the state: the
+            # privacy notice promises it "at any time".
             await conn.execute(_insert_messages, [incoming])
             await conn.execute(update(conversation_t).where(conversation_t.c.id == row.conversation_id)
                                .values(updated_at=now))
             return HandleResult([], row.conversation_id, status)
 
-        turn = self.engine.handle(row.profile, ConvState.from_json(row.state), inbound, now)
-        return await self._apply(conn, inbound, row, incoming, turn, now)
+        turn = self.engine.handle(row.profile, state, inbound, now)
+        result = await self._apply(conn, inbound, row, incoming, turn, now)
+        if status != Status.BOT and not turn.forget:
+            result.status = status
+        return result
 
     async def _load(self, conn: AsyncConnection, inbound: Inbound, now: dt.datetime) -> _Loaded:
         c = contact_t.c
@@ -246,5 +253,6 @@ def _message_row(row: _Loaded, inbound: Inbound | None, direction: str, sender: 
 
 
 def _handoff_note(request: HandoffRequest) -> str:
-    return (f"BOT -> WAITING: {request.reason}; queue {request.queue}, priority {request.priority}"
+    where = f" at {request.context}" if request.context else ""
+    return (f"BOT -> WAITING: {request.reason}{where}; queue {request.queue}, priority {request.priority}"
             f"{'; ' + request.summary if request.summary else ''}")

@@ -211,3 +211,32 @@ def test_media_offers_mediator() -> None:
 ])
 def test_parse_date(text: str, expected: dt.date | None) -> None:
     assert parse_date(text) == expected
+
+
+def test_nothing_happens_before_the_language_is_known() -> None:
+    chat = Chat(lang=None)
+    chat.send("/start")
+    for line in ("/start", "/operator", "оператор", "9", "hello"):
+        turn = chat.send(line)
+        assert chat.nodes == ["language.pick"] and turn.handoff is None
+        assert "Please" not in chat.text  # no error in a language the migrant did not choose
+
+
+def test_offer_accepts_the_button_words_and_reshows_itself() -> None:
+    chat = Chat(vars={"citizenship": "kg"})
+    for line in ("/menu", "1", "1"):
+        chat.send(line)
+    chat.send("нет")
+    chat.send("something else")
+    assert "Shall I pass" in chat.text and chat.state.wait == "offer"
+    turn = chat.send("Talk to a person")
+    assert turn.handoff is not None and turn.handoff.reason == "feedback"
+    assert turn.handoff.context == "patent.no_patent"
+
+
+def test_stickers_get_a_short_reply_not_an_offer() -> None:
+    from bot.core.model import Media
+
+    chat = Chat()
+    chat.send(media=(Media("sticker", "s1"),))
+    assert chat.text == "Please write your question in words." and chat.state.wait != "offer"

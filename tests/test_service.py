@@ -72,7 +72,8 @@ async def test_handoff_makes_the_bot_silent_and_relays(service: ConversationServ
         last_in = (await conn.execute(select(Message.text).where(Message.direction == "in")
                                       .order_by(Message.id.desc()).limit(1))).scalar_one()
     assert conv.status == "WAITING" and conv.queue == "general" and conv.waiting_since is not None
-    assert activity == ["BOT -> WAITING: keyword; queue general, priority normal; Мигрант просит консультанта"]
+    assert activity == ["BOT -> WAITING: keyword at main.menu; queue general, priority normal; "
+                        "Мигрант просит консультанта"]
     assert last_in == "мени полиция ушлади"  # kept for the mediator
 
 
@@ -147,3 +148,23 @@ async def test_web_messages_history(service: ConversationService) -> None:
 def test_mask_hides_phone_numbers() -> None:
     assert mask("+998901234567") == "**********567"
     assert mask("12") == "***"
+
+
+async def test_forget_works_while_waiting_for_a_person(service: ConversationService, db: AsyncEngine) -> None:
+    await service.handle(msg("/start", lang_hint="ru"))
+    await service.handle(msg("/operator"))
+    asked = await service.handle(msg("/forget"))
+    assert asked.replies and asked.status == "WAITING"
+    done = await service.handle(msg("да"))
+    assert "удален" in done.replies[0].text.lower()
+    assert await _count(db, Contact) == 0
+
+
+async def test_handoff_note_says_why_and_where(service: ConversationService, db: AsyncEngine) -> None:
+    await service.handle(msg("/start", lang_hint="ru"))
+    for line in ("3", "3", "нет", "Поговорить с человеком"):  # health -> an answer -> did not help -> a person
+        result = await service.handle(msg(line))
+    assert result.status == "WAITING"
+    async with db.connect() as conn:
+        note = (await conn.execute(select(Message.text).where(Message.direction == "activity"))).scalar_one()
+    assert note.startswith("BOT -> WAITING: feedback at health.")

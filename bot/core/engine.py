@@ -29,7 +29,7 @@ COMMANDS = {"/start": "start", "/menu": "menu", "/lang": "language", "/language"
 YES_WORDS = {fold(w) for w in ("да", "ага", "угу", "помогло", "yes", "ha", "xa", "ҳа", "ha yordam berdi",
                                 "бале", "ҳа кӯмак кард", "ооба", "ооба жардам берди", "ok", "ок", "👍")}
 NO_WORDS = {fold(w) for w in ("нет", "не", "не помогло", "no", "yoʻq", "yoq", "yordam bermadi", "не",
-                               "нахӣ", "не ёрӣ накард", "жок", "жардам бербеди", "👎")}
+                               "нахӣ", "ёрӣ накард", "не ёрӣ накард", "кӯмак накард", "жок", "жардам бербеди", "👎")}
 DATE_RE = re.compile(r"^\s*(\d{1,4})[./\-\s](\d{1,2})[./\-\s](\d{1,4})\s*$")
 PHONE_RE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 
@@ -143,6 +143,7 @@ class _Run:
     def __init__(self, engine: Engine, profile: Profile, state: ConvState, now: dt.datetime):
         self.e, self.flows, self.now = engine, engine.flows, now
         self.turn = Turn(replies=[], profile=profile, state=state)
+        self.context: str | None = state.at  # where the migrant was when the turn began
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -220,6 +221,22 @@ class _Run:
     def wait(self, at: str | None, kind: str | None) -> None:
         self.s.at, self.s.wait, self.s.tries = at, kind, 0
 
+    def offer(self, message: str, reason: str) -> None:
+        """Ask whether to pass the conversation to a person; remembers why, for the mediator."""
+        self.say(self.tr(message), self.std_buttons("talk", "menu"))
+        self.context = self.s.at or self.context
+        self.wait(self.s.at, "offer")
+        self.s.reason = reason
+
+    def take_offer(self, accepted: bool) -> None:
+        reason = self.s.reason or "button"
+        self.s.misses, self.s.reason = 0, None
+        self.context = self.s.at or self.context
+        if accepted:
+            self.enter(self.flows.settings.mediator, reason=reason)
+        else:
+            self.enter(self.flows.settings.entry)
+
     # -- the turn --------------------------------------------------------------------------------
 
     def handle(self, inbound: Inbound) -> None:
@@ -234,8 +251,10 @@ class _Run:
 
         if self.p.lang is None and inbound.lang_hint in LANG_CHOICES:
             self.p.lang, self.p.script = _lang_script(inbound.lang_hint or "")
-        if self.p.lang is None and self.s.wait != "ask":
-            self.enter(self.flows.settings.language_picker)
+        picker = self.flows.settings.language_picker
+        if self.p.lang is None and not (inbound.payload or self.s.at == picker and self.s.wait == "ask"):
+            # Nothing happens before the language is known: the picker is one tap, in four languages.
+            self.enter(picker)
             return
         if self.p.lang and not self.p.notice_shown:
             self.p.notice_shown = True
@@ -244,7 +263,7 @@ class _Run:
                 self.enter(self.flows.settings.entry)
                 return
 
-        kind = self.e.keyword(text) if text else None
+        kind = self.e.keyword(text) if text and self.p.lang else None
         if kind:
             self.s.misses = 0
             self.global_keyword(kind)
@@ -253,9 +272,8 @@ class _Run:
             self.button(inbound.payload)
             return
         if not text:
-            if inbound.media:
-                self.say(self.tr(T_MEDIA), self.std_buttons("talk", "menu"))
-                self.wait(None, "offer")
+            if inbound.media and any(m.kind != "sticker" for m in inbound.media):
+                self.offer(T_MEDIA, "media")
             else:
                 self.say(self.tr(T_EMPTY))
             return
@@ -275,8 +293,7 @@ class _Run:
         elif kind == "language":
             self.enter(s.language_picker)
         elif kind == "help":
-            self.say(self.tr(T_HELP), self.std_buttons("talk", "menu"))
-            self.wait(None, "offer")
+            self.offer(T_HELP, "button")
         elif kind == "forget":
             self.say(self.tr(T_FORGET_CONFIRM), self.std_buttons("del", "keep"))
             self.wait(None, "forget")
@@ -284,9 +301,7 @@ class _Run:
     def button(self, payload: str) -> None:
         kind, _, rest = payload.partition(":")
         if kind == "x":
-            self.s.misses = 0
-            self.enter(self.flows.settings.mediator if rest == "mediator" else self.flows.settings.entry,
-                       reason="button")
+            self.take_offer(rest == "mediator")
             return
         if kind == "l" and rest in LANG_CHOICES:
             self.p.lang, self.p.script = _lang_script(rest)
@@ -310,6 +325,9 @@ class _Run:
         self.reshow()
 
     def reshow(self) -> None:
+        if self.s.wait == "offer":
+            self.offer(T_OFFER, self.s.reason or "button")
+            return
         if self.s.at and self.s.wait in ("menu", "ask", "feedback") and self.flows.has(self.s.at):
             node = self.flows.node(self.s.at)
             if self.s.wait == "feedback":
@@ -341,10 +359,12 @@ class _Run:
         if wait == "forget" and (number in (1, 2) or folded in YES_WORDS | NO_WORDS):
             self.forget(number == 1 or folded in YES_WORDS)
             return
-        if wait == "offer" and number in (1, 2):
-            self.enter(self.flows.settings.mediator if number == 1 else self.flows.settings.entry,
-                       reason="not_understood" if self.s.misses else "button")
-            return
+        if wait == "offer":
+            labels = [{fold(self.e.texts.gettext(lang, m)) for lang in self.flows.settings.languages}
+                      for m in (T_TALK, T_MAIN_MENU)]
+            if number in (1, 2) or folded in labels[0] | labels[1]:
+                self.take_offer(number == 1 or folded in labels[0])
+                return
         if wait is None:
             self.enter(self.flows.settings.entry)
             return
@@ -356,8 +376,7 @@ class _Run:
     def not_understood(self) -> None:
         self.s.misses += 1
         if self.s.misses >= 2:
-            self.say(self.tr(T_NOT_UNDERSTOOD_AGAIN), self.std_buttons("talk", "menu"))
-            self.wait(self.s.at, "offer")
+            self.offer(T_NOT_UNDERSTOOD_AGAIN, "not_understood")
             return
         self.say(self.tr(T_NOT_UNDERSTOOD))
         self.reshow()
@@ -380,8 +399,7 @@ class _Run:
             self.say(self.tr(T_GLAD))
             self.enter(node.next if node and node.next else self.flows.settings.entry)
         else:
-            self.say(self.tr(T_OFFER), self.std_buttons("talk", "menu"))
-            self.wait(self.s.at, "offer")
+            self.offer(T_OFFER, "feedback")
 
     def forget(self, confirmed: bool) -> None:
         if confirmed:
@@ -431,13 +449,15 @@ class _Run:
         return text, None
 
     def ask_failed(self, node: Node, error: str) -> None:
+        if self.p.lang is None:  # the picker: its own text speaks all four languages; ask again
+            self.prompt(node)
+            return
         self.s.tries += 1
         if self.s.tries > node.retries:
             if node.on_fail:
                 self.enter(node.on_fail)
             else:
-                self.say(self.tr(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
-                self.wait(node.key, "offer")
+                self.offer(T_ASK_GIVE_UP, "ask_failed")
             return
         tries = self.s.tries
         self.say(self.render(node.error) if node.error else error)
@@ -478,8 +498,7 @@ class _Run:
             current = self.step(self.flows.node(current), reason)
 
     def enter_fallback(self) -> None:
-        self.say(self.tr(T_ASK_GIVE_UP), self.std_buttons("talk", "menu"))
-        self.wait(None, "offer")
+        self.offer(T_ASK_GIVE_UP, "flow_error")
 
     def step(self, node: Node, reason: str) -> str | None:
         """Run one node; the next node to run, or None when the turn waits for the migrant."""
@@ -515,8 +534,8 @@ class _Run:
         if node.type == "handoff":
             self.say(self.render(node.text), node=node)
             self.turn.handoff = HandoffRequest(
-                queue=node.queue, priority=node.priority, reason=reason if reason != "node" else "node",
-                summary=node.summary or "", topic=node.topic, node=node.key)
+                queue=node.queue, priority=node.priority, reason=reason, summary=node.summary or "",
+                topic=node.topic, node=node.key, context=self.context)
             self.turn.topic = node.topic
             self.wait(None, None)
             return None

@@ -49,7 +49,8 @@ class HandoffRequest:
     reason: str  # node | keyword | not_understood | feedback | media | ask_failed
     summary: str
     topic: str | None = None
-    node: str | None = None
+    node: str | None = None  # the handoff node
+    context: str | None = None  # where the migrant was when it happened ("flow.node")
 
 
 @dataclass
@@ -78,17 +79,18 @@ class ConvState:
     tries: int = 0  # wrong answers to the current question
     misses: int = 0  # messages in a row the bot did not understand
     last_at: str | None = None  # ISO time of the last inbound message
+    reason: str | None = None  # why a person is being offered (wait == "offer"), for the handoff
 
     def to_json(self) -> dict[str, Any]:
         return {"at": self.at, "wait": self.wait, "vars": self.vars, "tries": self.tries,
-                "misses": self.misses, "last_at": self.last_at}
+                "misses": self.misses, "last_at": self.last_at, "reason": self.reason}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConvState:
         data = data or {}
         return cls(at=data.get("at"), wait=data.get("wait"), vars=dict(data.get("vars") or {}),
                    tries=int(data.get("tries", 0)), misses=int(data.get("misses", 0)),
-                   last_at=data.get("last_at"))
+                   last_at=data.get("last_at"), reason=data.get("reason"))
 
 
 @dataclass

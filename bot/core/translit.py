@@ -13,7 +13,7 @@ _VOWELS = set("aeiouAEIOU") | {"ў", "Ў"}
 _DIGRAPHS = {"sh": "ш", "ch": "ч", "yo": "ё", "yu": "ю", "ya": "я", "ye": "е"}
 _SINGLE = dict(zip("abdefghijklmnopqrstuvxyzcw", "абдефгҳижклмнопқрстувхйзсв", strict=True))
 _KEEP = re.compile(r"(https?://\S+|www\.\S+|\S+@\S+|\b[\w.-]+\.(?:ru|uz|tj|kg|com|org|рф)\S*"
-                   r"|\b\w*\d\w*\b|\b[A-Za-z]+[a-z][A-Z]\w*\b)")
+                   r"|(?<!\w)/[a-z]+|\b\w*\d\w*\b|\b[A-Z][a-z]+[A-Z][a-z]\w*\b)")
 _WORD = re.compile(r"[A-Za-z" + APOSTROPHES + r"]+")
 
 
@@ -31,6 +31,11 @@ def _word(word: str) -> str:
         nxt = word[i + 1] if i + 1 < n else ""
         if low in "og" and nxt and nxt in APOSTROPHES:  # oʻ gʻ
             out.append(_case(ch, "ў" if low == "o" else "ғ"))
+            i += 2
+            continue
+        if word[i:i + 5].lower() == "tsiya" or (i == 0 and word[:2].lower() == "ts"):
+            # ц in loanwords: stantsiya, militsiya, tsement; elsewhere t+s stays (ketsa = кетса)
+            out.append(_case(ch, "ц"))
             i += 2
             continue
         pair = word[i:i + 2]
