@@ -252,7 +252,9 @@ class _Run:
         if self.p.lang is None and inbound.lang_hint in LANG_CHOICES:
             self.p.lang, self.p.script = _lang_script(inbound.lang_hint or "")
         picker = self.flows.settings.language_picker
-        if self.p.lang is None and not (inbound.payload or self.s.at == picker and self.s.wait == "ask"):
+        answers_picker = (self.s.at == picker and self.s.wait == "ask") or (
+            (inbound.payload or "").startswith((f"o:{picker}:", "l:")))
+        if self.p.lang is None and not answers_picker:
             # Nothing happens before the language is known: the picker is one tap, in four languages.
             self.enter(picker)
             return
