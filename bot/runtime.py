@@ -23,6 +23,7 @@ class Runtime:
     db: AsyncEngine
     flows: FlowSet
     service: ConversationService
+    texts: Catalogs
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -35,5 +36,6 @@ async def create_runtime(settings: Settings) -> Runtime:
     shown = await upgrade(url)
     log.info("database ready: %s", shown)
     db = create_engine(url)
-    service = ConversationService(db, Engine(flows, Catalogs(settings.translations_dir)))
-    return Runtime(settings=settings, db=db, flows=flows, service=service)
+    texts = Catalogs(settings.translations_dir)
+    service = ConversationService(db, Engine(flows, texts))
+    return Runtime(settings=settings, db=db, flows=flows, service=service, texts=texts)

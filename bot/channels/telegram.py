@@ -1,0 +1,251 @@
+"""Telegram: a thin aiogram 3 adapter around the conversation service.
+
+Updates (long polling or the webhook) become `Inbound`; the service stores them (inbox, unique per bot
+and update_id) before the webhook is acknowledged or the polling offset moves on. Replies leave through
+the outbox; `TelegramSender` renders them: text split within Telegram's 4,096 UTF-16 units, inline
+buttons whose callback data is the engine's payload (node id and option number, never labels).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.core.model import Inbound, Media
+from bot.core.texts import N_, Texts
+from bot.outbox import Rejected, RetryLater, Transient, Unreachable
+from bot.service import ConversationService, mask
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+LIMIT = 4096  # UTF-16 code units in one message
+LANGS = ("ru", "uz", "tg", "ky")
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+COMMANDS = [
+    ("start", N_("Start again")),
+    ("menu", N_("Main menu")),
+    ("lang", N_("Change the language")),
+    ("operator", N_("Talk to a person")),
+    ("forget", N_("Delete my data")),
+]
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = LIMIT) -> list[str]:
+    """Parts of at most `limit` UTF-16 units, cut at paragraph breaks, else line breaks, else spaces."""
+    if utf16_len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while utf16_len(rest) > limit:
+        window = _prefix(rest, limit)
+        cut = max((window.rfind(sep) for sep in ("\n\n", "\n", " ")), default=-1)
+        cut = cut if cut > len(window) // 3 else len(window)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return [p for p in parts if p]
+
+
+def _prefix(text: str, limit: int) -> str:
+    """The longest prefix of `text` within `limit` UTF-16 units."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:i]
+    return text
+
+
+def keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=b["label"][:64],
+                                                                       callback_data=b["payload"])]
+                                                 for b in buttons])
+
+
+def media_of(message: Message) -> tuple[Media, ...]:
+    found: list[Media] = []
+    if message.photo:
+        found.append(Media("photo", message.photo[-1].file_id, "image/jpeg"))
+    for kind in ("document", "voice", "video", "video_note", "audio"):
+        item = getattr(message, kind)
+        if item is not None:
+            found.append(Media(kind, item.file_id, getattr(item, "mime_type", None) or ""))
+    if message.location:
+        found.append(Media("location", f"{message.location.latitude},{message.location.longitude}"))
+    if message.contact:
+        found.append(Media("contact", message.contact.phone_number))
+    if message.sticker:
+        found.append(Media("sticker", message.sticker.file_id))
+    return tuple(found)
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    server = TelegramAPIServer.from_base(api_base.rstrip("/"))
+    return Bot(token, session=AiohttpSession(api=server))
+
+
+class TelegramSender:
+    """Delivers outbox payloads to Telegram, mapping its errors to the outbox's retry policy."""
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+
+    async def send(self, address: str, payload: dict[str, Any]) -> None:
+        parts = split_text(str(payload.get("text") or "…"))
+        done = int(payload.get("sent_parts", 0))
+        markup = keyboard(list(payload.get("buttons") or []))
+        for index in range(done, len(parts)):
+            last = index == len(parts) - 1
+            try:
+                await self.bot.send_message(int(address), parts[index], reply_markup=markup if last else None)
+            except TelegramRetryAfter as exc:
+                raise RetryLater(exc.retry_after, index - done) from exc
+            except TelegramForbiddenError as exc:
+                raise Unreachable(exc.message) from exc
+            except TelegramBadRequest as exc:
+                raise Rejected(exc.message) from exc
+            except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+                raise Transient(str(exc), index - done) from exc
+            except TelegramAPIError as exc:
+                raise Transient(str(exc), index - done) from exc
+
+
+class TelegramChannel:
+    def __init__(self, bot: Bot, service: ConversationService, texts: Texts, wake: Callable[[], None],
+                 webhook_secret: str | None = None):
+        self.bot, self.service, self.texts, self.wake = bot, service, texts, wake
+        self.webhook_secret = webhook_secret
+        self.dp = Dispatcher()
+        router = Router()
+        router.message.register(self.on_message)
+        router.callback_query.register(self.on_callback)
+        router.my_chat_member.register(self.on_member)
+        self.dp.include_router(router)
+
+    # -- updates -> the service ------------------------------------------------------------------
+
+    def _inbound(self, update: Update, chat_id: int, user: Any, **kw: Any) -> Inbound:
+        code = (getattr(user, "language_code", None) or "")[:2]
+        return Inbound(channel=CHANNEL, user=str(chat_id), external_id=f"{self.bot.id}:{update.update_id}",
+                       lang_hint=code if code in LANGS else None, **kw)
+
+    async def on_message(self, message: Message, event_update: Update) -> None:
+        if message.chat.type != "private":
+            return  # the hotline talks to migrants one to one
+        text = message.text or message.caption or ""
+        media = media_of(message)
+        await self.service.handle(self._inbound(event_update, message.chat.id, message.from_user,
+                                                text=text, media=media))
+        self.wake()
+
+    async def on_callback(self, query: CallbackQuery, event_update: Update) -> None:
+        try:
+            await query.answer()  # stops the spinner on the button; nothing is lost if it fails
+        except TelegramAPIError as exc:
+            log.info("answerCallbackQuery failed: %s", exc)
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        await self.service.handle(self._inbound(event_update, chat_id, query.from_user, payload=query.data or ""))
+        self.wake()
+
+    async def on_member(self, event: ChatMemberUpdated) -> None:
+        if event.new_chat_member.status == "kicked":
+            log.info("telegram %s blocked the bot", mask(str(event.chat.id)))
+
+    # -- long polling ----------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        """getUpdates until cancelled. The offset moves past an update only once it is stored and
+        handled, so a crash redelivers it and the inbox drops the repeat."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except (TelegramNetworkError, TelegramServerError, TimeoutError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            backoff = 1.0
+            for update in updates:
+                try:
+                    await self.dp.feed_update(self.bot, update)
+                except Exception:
+                    log.exception("update %s failed; it will be fetched again", update.update_id)
+                    await asyncio.sleep(1)
+                    break
+                offset = update.update_id + 1
+
+    # -- webhook ---------------------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            return web.json_response({"error": "missing secret token"}, status=401)
+        if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return web.json_response({"error": "wrong secret token"}, status=403)
+        try:
+            data = await request.json()
+            update = Update.model_validate(data, context={"bot": self.bot})
+        except (ValueError, ValidationError) as exc:
+            return web.json_response({"error": f"not a Telegram update: {str(exc)[:200]}"}, status=400)
+        # Stored and handled before we answer: an error here is a 500 and Telegram sends it again.
+        await self.dp.feed_update(self.bot, update)
+        return web.json_response({})
+
+    def setup_routes(self, app: web.Application) -> None:
+        app.router.add_post("/telegram/webhook", self.webhook)
+
+    async def register_webhook(self, public_base_url: str) -> None:
+        url = public_base_url.rstrip("/") + "/telegram/webhook"
+        await self.bot.set_webhook(url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES)
+        log.info("telegram webhook registered at %s", url)
+
+    async def set_commands(self) -> None:
+        """The command menu in each language (and Russian for everyone else)."""
+        for lang in (None, *LANGS):
+            commands = [BotCommand(command=name, description=self.texts.gettext(lang or "ru", text))
+                        for name, text in COMMANDS]
+            await self.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+
+    async def close(self) -> None:
+        await self.bot.session.close()

@@ -1,0 +1,191 @@
+"""The outbox sender: delivers what the service decided, in order per chat, within rate limits,
+retrying what can be retried and never dropping a message silently.
+
+A row is claimed (status 'sending', with a lease in next_attempt_at) and committed before it is sent,
+and marked 'sent' after. A crash before the send leaves it pending; a crash after the channel
+accepted it but before it was marked leaves a 'sending' row whose lease runs out: it is sent again
+once, with a warning in the log. Only the oldest unsent message of each chat is ever claimed, so a
+chat's messages keep their order even across retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.service import mask
+from bot.storage.models import ContactChannel, Outbox, utcnow
+
+log = logging.getLogger(__name__)
+outbox_t = cast(Table, Outbox.__table__)
+channel_t = cast(Table, ContactChannel.__table__)
+
+
+class RetryLater(Exception):
+    """The channel asked us to wait (e.g. Telegram's 429 retry_after)."""
+
+    def __init__(self, seconds: float, progress: int = 0):
+        super().__init__(f"retry after {seconds} s")
+        self.seconds, self.progress = seconds, progress
+
+
+class Unreachable(Exception):
+    """The person can't be reached on this channel (blocked the bot, deleted the account)."""
+
+
+class Rejected(Exception):
+    """The channel refused this message for good (bad request); retrying would not help."""
+
+
+class Transient(Exception):
+    """A failure worth retrying with backoff (5xx, timeouts), after `progress` parts went out."""
+
+    def __init__(self, message: str, progress: int = 0):
+        super().__init__(message)
+        self.progress = progress
+
+
+class Sender(Protocol):
+    async def send(self, address: str, payload: dict[str, Any]) -> None:
+        """Deliver one outbox payload; raise RetryLater, Unreachable, Rejected or Transient."""
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def delay(self) -> float:
+        """Take a token; the seconds to wait before using it."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+@dataclass
+class Limits:
+    per_chat_rate: float = 1.0  # Telegram: about one message a second in one chat
+    per_chat_burst: float = 3.0  # an answer and its "did this help?" go out together
+    global_rate: float = 30.0  # Telegram: about 30 messages a second overall
+    lease_seconds: float = 60.0
+    max_attempts: int = 40  # transient failures, backing off to 5 minutes: about 3 hours in all
+    batch: int = 100
+
+
+class OutboxWorker:
+    def __init__(self, db: AsyncEngine, senders: dict[str, Sender], limits: Limits | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.db, self.senders, self.limits, self.clock = db, senders, limits or Limits(), clock
+        self._wake = asyncio.Event()
+        self._chat_buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._global = TokenBucket(self.limits.global_rate, self.limits.global_rate)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, idle: float = 1.0) -> None:
+        """Send until cancelled; wakes up at once when told there is something new."""
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:  # the database is away: keep trying, nothing is lost
+                log.exception("outbox round failed")
+                sent = 0
+            if not sent:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), idle)
+
+    async def run_once(self) -> int:
+        rows = await self._claim()
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _claim(self) -> list[Any]:
+        now = self.clock()
+        o = outbox_t.c
+        unsent = and_(o.sent_at.is_(None), o.status.in_(("pending", "sending")))
+        oldest = select(func.min(o.id)).where(unsent, o.channel.in_(list(self.senders))).group_by(o.channel, o.address)
+        query = (select(o.id, o.channel, o.address, o.payload, o.attempts, o.status)
+                 .where(unsent, o.next_attempt_at <= now, o.id.in_(oldest.scalar_subquery()))
+                 .order_by(o.id).limit(self.limits.batch))
+        async with self.db.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await conn.execute(query)).all()
+            if rows:
+                lease = now + dt.timedelta(seconds=self.limits.lease_seconds)
+                await conn.execute(update(outbox_t).where(o.id.in_([r.id for r in rows]))
+                                   .values(status="sending", next_attempt_at=lease, attempts=o.attempts + 1))
+        for row in rows:
+            if row.status == "sending":
+                log.warning("outbox %s to %s %s: an earlier attempt was cut off; sending again, so it may "
+                            "arrive twice", row.id, row.channel, mask(row.address))
+        return list(rows)
+
+    async def _deliver(self, row: Any) -> None:
+        bucket = self._chat_buckets.setdefault(
+            (row.channel, row.address), TokenBucket(self.limits.per_chat_rate, self.limits.per_chat_burst))
+        wait = max(bucket.delay(), self._global.delay())
+        if wait:
+            await asyncio.sleep(wait)
+        values: dict[str, Any]
+        try:
+            await self.senders[row.channel].send(row.address, dict(row.payload))
+        except RetryLater as exc:
+            values = self._retry(row, exc.seconds, f"rate limited: retry after {exc.seconds} s", exc.progress)
+        except Transient as exc:
+            backoff = min(2 ** row.attempts, 300) * (1 + random.random() / 4)
+            values = self._retry(row, backoff, str(exc), exc.progress)
+            if row.attempts + 1 >= self.limits.max_attempts:
+                values["status"] = "failed"
+                log.error("outbox %s to %s %s failed for good after %s attempts: %s", row.id, row.channel,
+                          mask(row.address), row.attempts + 1, exc)
+        except Unreachable as exc:
+            await self._unreachable(row, str(exc))
+            return
+        except Rejected as exc:
+            values = {"status": "failed", "error": str(exc)[:500]}
+            log.error("outbox %s to %s %s rejected: %s", row.id, row.channel, mask(row.address), exc)
+        else:
+            values = {"status": "sent", "sent_at": self.clock(), "error": None}
+        async with self.db.begin() as conn:
+            await conn.execute(update(outbox_t).where(outbox_t.c.id == row.id).values(**values))
+
+    def _retry(self, row: Any, seconds: float, error: str, progress: int) -> dict[str, Any]:
+        values: dict[str, Any] = {"status": "pending", "error": error[:500],
+                                  "next_attempt_at": self.clock() + dt.timedelta(seconds=seconds)}
+        if progress:  # parts of a long text that already went out are not sent again
+            payload = dict(row.payload)
+            payload["sent_parts"] = int(payload.get("sent_parts", 0)) + progress
+            values["payload"] = payload
+        log.info("outbox %s to %s %s: %s", row.id, row.channel, mask(row.address), error)
+        return values
+
+    async def _unreachable(self, row: Any, error: str) -> None:
+        """Stop trying a person who blocked the bot: fail their queued messages and mark the channel."""
+        o = outbox_t.c
+        async with self.db.begin() as conn:
+            await conn.execute(update(outbox_t).where(o.channel == row.channel, o.address == row.address,
+                                                      o.sent_at.is_(None), o.status.in_(("pending", "sending")))
+                               .values(status="failed", error=f"unreachable: {error}"[:500]))
+            await conn.execute(update(channel_t).where(channel_t.c.channel == row.channel,
+                                                       channel_t.c.external_id == row.address)
+                               .values(unreachable_at=self.clock()))
+        log.warning("%s %s is unreachable (%s); their queued messages are marked failed", row.channel,
+                    mask(row.address), error)
