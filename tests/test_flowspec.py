@@ -122,3 +122,16 @@ def test_diagram_has_every_node_and_edge() -> None:
         assert node in text
     assert 'patent__status -->|"overdue"| patent__late' in text
     assert 'main__mediator>"main.mediator"]' in text
+
+
+def test_button_data_must_fit_telegram(tmp_path: Path) -> None:
+    directory = _broken_copy(tmp_path, "main.yaml", "", "")
+    flow, node = "f" * 24, "n" * 40  # "o:" + 24 + "." + 40 + ":1" = 69 bytes
+    (directory / f"{flow}.yaml").write_text(
+        f"format: 1\nid: {flow}\ntitle: {{ru: a, uz: a, tg: a, ky: a}}\nstart: {node}\nnodes:\n"
+        f"  {node}:\n    type: menu\n    text: {{ru: a, uz: a, tg: a, ky: a}}\n"
+        f"    options:\n      - {{label: {{ru: a, uz: a, tg: a, ky: a}}, next: main.menu}}\n", encoding="utf-8")
+    _, problems = check_dir(directory)
+    assert [str(p) for p in problems if not p.warning] == [
+        f"{flow}.yaml > {node}: flow id and node id are too long together for a Telegram button "
+        "(at most 57 characters with the dot)"]

@@ -54,6 +54,7 @@ class Checker:
     def run(self) -> list[Problem]:
         self.check_settings()
         for node in self.fs.nodes():
+            self.check_button_data(node)
             self.check_targets(node)
             self.check_texts(node)
             self.check_node(node)
@@ -83,6 +84,12 @@ class Checker:
 
     def is_broken(self, target: str) -> bool:
         return target in self.fs.broken or target.partition(".")[0] in self.fs.broken
+
+    def check_button_data(self, node: Node) -> None:
+        # Telegram carries at most 64 bytes of callback data: "o:flow.node:10" must fit.
+        if node.options and len(f"o:{node.key}:{len(node.options)}".encode()) > 64:
+            self.err(node, None, "flow id and node id are too long together for a Telegram button "
+                                 "(at most 57 characters with the dot)")
 
     def check_targets(self, node: Node) -> None:
         for field, target in node.targets():
