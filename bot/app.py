@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels import webchat
+from bot.console.auth import session_key
+from bot.console.users import ensure_first_admin
+from bot.console.views import Console
+from bot.console.views import setup as setup_console
+from bot.events import EventBus
 from bot.flowspec import FlowError
 from bot.outbox import OutboxWorker, Sender
 from bot.runtime import Runtime, create_runtime
-from bot.settings import Settings, get_settings
+from bot.settings import DEFAULT_SQLITE, Settings, get_settings
+from handoff.hours import OfficeHours
+from handoff.service import HandoffPolicy, HandoffService
+from handoff.timers import Timers
 
 log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
@@ -30,16 +40,35 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "flows": len(runtime.flows.flows)})
 
 
-def build_app(runtime: Runtime) -> web.Application:
+def build_app(runtime: Runtime, console: Console | None = None) -> web.Application:
     # A little above the longest message we accept, so an oversized one gets our clear 413 message.
     app = web.Application(client_max_size=max(64 * 1024, runtime.settings.max_message_chars * 8))
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     webchat.setup(app, runtime.service, runtime.settings.max_message_chars)
+    if console is not None:
+        key = session_key(runtime.settings.console_secret_key.get_secret_value()
+                          if runtime.settings.console_secret_key else None, DEFAULT_SQLITE.parent / "console.key")
+        setup_console(app, console, key)
     return app
 
 
+def handoff_for(runtime: Runtime, events: EventBus) -> HandoffService:
+    """The mediators' side, hooked into the conversation service."""
+    s = runtime.settings
+    policy = HandoffPolicy(hours=OfficeHours.parse(s.office_hours, s.office_timezone, s.office_holidays),
+                           sla=dt.timedelta(minutes=s.sla_minutes), inactivity=dt.timedelta(hours=s.inactivity_hours))
+    handoff = HandoffService(runtime.db, runtime.texts, events, policy, clock=runtime.service.clock)
+    runtime.service.on_handoff = handoff.on_handoff
+    runtime.service.publish = events.publish
+    return handoff
+
+
 def check_settings(settings: Settings) -> None:
+    try:
+        OfficeHours.parse(settings.office_hours, settings.office_timezone, settings.office_holidays)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"OFFICE_HOURS / OFFICE_TIMEZONE / OFFICE_HOLIDAYS: {exc}") from exc
     if settings.telegram_bot_token is None:
         return
     if settings.telegram_mode not in ("polling", "webhook"):
@@ -93,26 +122,40 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
 async def serve(settings: Settings) -> None:
     check_settings(settings)
     runtime = await create_runtime(settings)
-    app = build_app(runtime)
+    events = EventBus(settings.redis_url)
+    await events.start()
+    handoff = handoff_for(runtime, events)
+    app = build_app(runtime, Console(runtime.db, handoff, events))
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(Timers(runtime.db, handoff).tick, "interval", seconds=10, max_instances=1, coalesce=True)
+    password = await ensure_first_admin(runtime.db)
     async with channels(runtime, app) as started:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
+        scheduler.start()
+        base = f"http://{settings.http_host}:{settings.http_port}"
         extra = f"; {', '.join(started)}" if started else ""
-        print(f"hotline: web chat at http://{settings.http_host}:{settings.http_port}/{extra} (Ctrl-C to stop)",
+        print(f"hotline: web chat at {base}/ ; mediator console at {base}/console{extra} (Ctrl-C to stop)",
               flush=True)
+        if password:
+            print(f"hotline: first console account created: login 'admin', password '{password}' (shown once; "
+                  "add more with `hotline users add`)", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
+            scheduler.shutdown(wait=False)
             await runner.cleanup()
+    await events.close()
     await runtime.close()
 
 
 def run_server() -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update is noise
+    for noisy in ("aiogram.event", "apscheduler"):  # a line per update or per tick is noise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings))
     except FlowError as exc:

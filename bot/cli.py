@@ -63,6 +63,43 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split(value: str | None) -> list[str]:
+    return [x.strip() for x in (value or "").split(",") if x.strip()]
+
+
+def _users(args: argparse.Namespace) -> int:
+    from bot.console.users import UserError, add_user, disable_user, list_users
+    from bot.storage.db import create_engine, upgrade
+
+    async def run() -> int:
+        url = get_settings().db_url()
+        await upgrade(url)
+        db = create_engine(url)
+        try:
+            if args.users_command == "add":
+                password = sys.stdin.readline().strip() if args.password_stdin else None
+                password = await add_user(db, args.login, name=args.name or "", roles=_split(args.roles),
+                                          languages=_split(args.languages), skills=_split(args.skills),
+                                          password=password)
+                print(f"added {args.login}" + ("" if args.password_stdin else f"; password (shown once): {password}"))
+            elif args.users_command == "list":
+                for u in await list_users(db):
+                    state = "active" if u.active else "disabled"
+                    print(f"{u.login:<20} {','.join(u.roles):<24} {','.join(u.languages):<12} "
+                          f"{','.join(u.skills):<22} {state}")
+            else:
+                await disable_user(db, args.login)
+                print(f"disabled {args.login}")
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Migrant hotline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("flow")
     diagram.add_argument("--dir")
     diagram.set_defaults(func=_flows_diagram)
+
+    users = sub.add_parser("users", help="console accounts").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="create an account (prints a new password unless --password-stdin)")
+    add.add_argument("login")
+    add.add_argument("--name")
+    add.add_argument("--roles", default="mediator", help="comma-separated: admin, editor, mediator")
+    add.add_argument("--languages", default="ru", help="comma-separated: ru, uz, tg, ky")
+    add.add_argument("--skills", default="general", help="comma-separated: legal, medical, general")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first stdin line")
+    add.set_defaults(func=_users)
+    users.add_parser("list", help="list the accounts").set_defaults(func=_users)
+    disable = users.add_parser("disable", help="disable an account (it can no longer log in)")
+    disable.add_argument("login")
+    disable.set_defaults(func=_users)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the migrations").set_defaults(func=_db_upgrade)

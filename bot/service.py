@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any, cast
@@ -78,6 +78,12 @@ class HandleResult:
     conversation_id: int | None
     status: str
     duplicate: bool = False
+    handed_over: bool = False
+
+
+HandoffHook = Callable[[AsyncConnection, int, "str | None", "str | None", str, str, dt.datetime],
+                       Awaitable[list[str]]]
+RATING_WINDOW = dt.timedelta(hours=24)
 
 
 @dataclass
@@ -87,6 +93,7 @@ class _Loaded:
     conversation_id: int
     status: str
     state: dict[str, Any]
+    rateable: int | None = None  # a conversation closed moments ago whose rating is still to come
 
 
 def mask(user: str) -> str:
@@ -99,6 +106,10 @@ class ConversationService:
         self.db = db
         self.engine = engine  # replaced as a whole when a new flow version is published
         self.clock = clock
+        # Set by the handoff wiring: extra lines for the migrant when a conversation is handed over
+        # (place in the queue, office hours), and live events for the consoles after each commit.
+        self.on_handoff: HandoffHook | None = None
+        self.publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, channel: str, user: str) -> asyncio.Lock:
@@ -113,8 +124,12 @@ class ConversationService:
         inbound = replace(inbound, text=sanitize(inbound.text or ""))
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         # Across processes the row lock on contact_channel (PostgreSQL) does the same.
-        async with self._lock(inbound.channel, inbound.user), self.db.begin() as conn:
-            return await self._handle(conn, inbound)
+        async with self._lock(inbound.channel, inbound.user):
+            async with self.db.begin() as conn:
+                result = await self._handle(conn, inbound)
+            if self.publish and result.conversation_id and (result.status != Status.BOT or result.handed_over):
+                await self.publish({"type": "message", "conversation_id": result.conversation_id})
+            return result
 
     async def _handle(self, conn: AsyncConnection, inbound: Inbound) -> HandleResult:
         now = self.clock()
@@ -125,6 +140,8 @@ class ConversationService:
             return HandleResult([], None, "", duplicate=True)
 
         row = await self._load(conn, inbound, now)
+        if row.rateable and (rating := _rating(inbound)) is not None:
+            return await self._rate(conn, inbound, row, rating, now)
         incoming = _message_row(row, inbound, "in", "migrant", inbound.text, now,
                                 media=[asdict(m) for m in inbound.media] or None,
                                 buttons=[{"payload": inbound.payload}] if inbound.payload else None)
@@ -159,8 +176,13 @@ class ConversationService:
                               notice_shown=found.notice_shown)
             if found.conv_id is not None:
                 return _Loaded(found.id, profile, found.conv_id, found.status, dict(found.state or {}))
+            cv = conversation_t.c
+            last = (await conn.execute(select(cv.id, cv.resolved_at, cv.rating).where(cv.contact_id == found.id)
+                                       .order_by(cv.id.desc()).limit(1))).first()
             conv_id = await self._new_conversation(conn, found.id, inbound.channel, now)
-            return _Loaded(found.id, profile, conv_id, Status.BOT, {})
+            rateable = (last.id if last is not None and last.rating is None and last.resolved_at is not None
+                        and now - last.resolved_at < RATING_WINDOW else None)
+            return _Loaded(found.id, profile, conv_id, Status.BOT, {}, rateable)
         contact_id = (await conn.execute(insert(contact_t).values(
             script="Latn", vars={}, notice_shown=False, created_at=now, updated_at=now)
             .returning(c.id))).scalar_one()
@@ -168,6 +190,23 @@ class ConversationService:
             contact_id=contact_id, channel=inbound.channel, external_id=inbound.user, last_inbound_at=now))
         conv_id = await self._new_conversation(conn, contact_id, inbound.channel, now)
         return _Loaded(contact_id, Profile(), conv_id, Status.BOT, {})
+
+    async def _rate(self, conn: AsyncConnection, inbound: Inbound, row: _Loaded, rating: int,
+                    now: dt.datetime) -> HandleResult:
+        """The migrant's 1-5 rating of a conversation a mediator has just closed."""
+        from handoff.texts import T_THANKS, say
+
+        cv = conversation_t.c
+        await conn.execute(delete(conversation_t).where(cv.id == row.conversation_id))  # not a new conversation
+        await conn.execute(update(conversation_t).where(cv.id == row.rateable).values(rating=rating))
+        row.conversation_id = row.rateable or row.conversation_id
+        thanks = say(self.engine.texts, row.profile.lang, row.profile.script, T_THANKS)
+        reply = Reply(text=thanks)
+        rows = [_message_row(row, inbound, "in", "migrant", inbound.text, now),
+                _message_row(row, inbound, "out", "bot", thanks, now)]
+        await conn.execute(_insert_messages, rows)
+        await self._outbox(conn, inbound, [reply], [None], now)
+        return HandleResult([reply], row.conversation_id, Status.RESOLVED)
 
     async def _new_conversation(self, conn: AsyncConnection, contact_id: int, channel: str,
                                 now: dt.datetime) -> int:
@@ -192,9 +231,15 @@ class ConversationService:
         status = Status.BOT
         if turn.handoff is not None:
             status = check_transition(Status.BOT, Status.WAITING)
+            request, p = turn.handoff, turn.profile
             await conn.execute(update(conversation_t).where(conversation_t.c.id == row.conversation_id).values(
-                status=status, queue=turn.handoff.queue, priority=turn.handoff.priority, waiting_since=now))
-            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(turn.handoff), now))
+                status=status, queue=request.queue, priority=request.priority, waiting_since=now, lang=p.lang))
+            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now))
+            if self.on_handoff is not None:
+                extra = await self.on_handoff(conn, row.conversation_id, p.lang, p.script, request.queue,
+                                              request.priority, now)
+                turn.replies.extend(Reply(text=line) for line in extra)
+                rows.extend(_message_row(row, inbound, "out", "bot", line, now) for line in extra)
         push = inbound.channel in PUSH_CHANNELS and turn.replies
         if push:  # the outbox rows point at their messages
             ids = list((await conn.execute(_insert_messages_returning, rows)).scalars())
@@ -207,7 +252,7 @@ class ConversationService:
                 lang=p.lang, script=p.script, vars=p.vars, notice_shown=p.notice_shown, updated_at=now))
         await conn.execute(_conversation_update(), {"conv_id": row.conversation_id, "state": turn.state.to_json(),
                                                     "now": now, "topic": turn.topic})
-        return HandleResult(turn.replies, row.conversation_id, status)
+        return HandleResult(turn.replies, row.conversation_id, status, handed_over=turn.handoff is not None)
 
     async def _outbox(self, conn: AsyncConnection, inbound: Inbound, replies: list[Reply],
                       message_ids: list[int | None], now: dt.datetime) -> None:
@@ -250,6 +295,13 @@ def _message_row(row: _Loaded, inbound: Inbound | None, direction: str, sender: 
             "sender": sender, "text": text, "buttons": buttons, "media": media, "node": node, "topic": topic,
             "channel": channel or (inbound.channel if inbound else ""),
             "external_id": inbound.external_id if inbound and direction == "in" else None, "created_at": now}
+
+
+def _rating(inbound: Inbound) -> int | None:
+    """r:N from a rating button, or a bare 1-5 typed after the rating question."""
+    raw = (inbound.payload or "").removeprefix("r:") if (inbound.payload or "").startswith("r:") else inbound.text
+    raw = (raw or "").strip().rstrip(".")
+    return int(raw) if raw in ("1", "2", "3", "4", "5") else None
 
 
 def _handoff_note(request: HandoffRequest) -> str:

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_message_chars: int = 4000
 
+    # mediators
+    office_hours: str = "Mon-Fri 09:00-18:00"
+    office_timezone: str = "Europe/Moscow"
+    office_holidays: str = ""
+    sla_minutes: int = 15
+    inactivity_hours: float = 24.0
+    console_secret_key: SecretStr | None = None
+
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_mode: str = "polling"

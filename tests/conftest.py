@@ -72,6 +72,19 @@ async def _ensure_pg_database(url: str) -> None:
         await conn.close()
 
 
+async def _drop_pg_database(url: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    conn = await asyncpg.connect(user=u.username, password=u.password, host=u.host, port=u.port or 5432,
+                                 database="postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def flows() -> FlowSet:
     return load(FLOWS)
@@ -91,22 +104,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str | None:
-    url = _pg_url()
-    if url is None:
-        return None
+def pg_migrated() -> Iterator[str | None]:
+    """A fresh database of this test run's own (several runs may share one server), dropped after."""
+    base = _pg_url()
+    if base is None:
+        yield None
+        return
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    url = url.set(database=f"{url.database}_{os.getpid()}").render_as_string(hide_password=False)
+    asyncio.run(_drop_pg_database(url))
     asyncio.run(_ensure_pg_database(url))
-
-    async def reset() -> None:
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(reset())
     asyncio.run(upgrade(url))
-    return url
+    yield url
+    asyncio.run(_drop_pg_database(url))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

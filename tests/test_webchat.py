@@ -11,16 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_app
 from bot.flowspec import FlowSet
+from bot.i18n import Catalogs
 from bot.runtime import Runtime
 from bot.service import ConversationService
 from bot.settings import Settings
 
 
 @pytest.fixture
-async def client(service: ConversationService, db: AsyncEngine, flows: FlowSet) -> AsyncIterator[
+async def client(service: ConversationService, db: AsyncEngine, flows: FlowSet, catalogs: Catalogs) -> AsyncIterator[
         tuple[aiohttp.ClientSession, str]]:
     settings = Settings(max_message_chars=500)
-    runtime = Runtime(settings=settings, db=db, flows=flows, service=service)
+    runtime = Runtime(settings=settings, db=db, flows=flows, service=service, texts=catalogs)
     server = TestServer(build_app(runtime), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as session:

@@ -81,6 +81,7 @@ class Conversation(Base):
     queue: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     assignee_id: Mapped[int | None] = mapped_column(Integer)
+    lang: Mapped[str | None] = mapped_column(String(8))  # the contact's language when handed over: routing
     topic: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -97,8 +98,9 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
-    direction: Mapped[str] = mapped_column(String(8))  # in | out | activity
+    direction: Mapped[str] = mapped_column(String(8))  # in | out | activity | note
     sender: Mapped[str] = mapped_column(String(16))  # migrant | bot | mediator | system
+    staff_id: Mapped[int | None] = mapped_column(Integer)  # the mediator who wrote it
     text: Mapped[str] = mapped_column(Text, default="")
     buttons: Mapped[list[Any] | None] = mapped_column()
     media: Mapped[list[Any] | None] = mapped_column()
@@ -132,3 +134,49 @@ class Outbox(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    roles: Mapped[list[Any]] = mapped_column(default=list)  # admin, editor, mediator
+    languages: Mapped[list[Any]] = mapped_column(default=list)  # ru, uz, tg, ky
+    skills: Mapped[list[Any]] = mapped_column(default=list)  # legal, medical, general
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class CannedReply(Base):
+    __tablename__ = "canned_reply"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), index=True)
+    title: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Timer(Base):
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_due", "done_at", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # sla | inactive
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

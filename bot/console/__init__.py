@@ -1,0 +1,1 @@
+"""The staff web console at /console: mediators (queue, conversations), editors, admins."""

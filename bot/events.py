@@ -1,0 +1,77 @@
+"""Live events for the consoles: in one process through asyncio queues, across processes through
+Redis pub/sub when REDIS_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+CHANNEL = "hotline:events"
+
+
+class EventBus:
+    """publish() reaches every subscriber in this process (and, with Redis, in every process)."""
+
+    def __init__(self, redis_url: str = ""):
+        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._redis_url = redis_url
+        self._redis: Any = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self._redis_url:
+            return
+        from redis import asyncio as aioredis
+
+        self._redis = aioredis.from_url(self._redis_url)
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(CHANNEL)
+        self._listener = asyncio.create_task(self._listen(pubsub), name="redis-events")
+
+    async def _listen(self, pubsub: Any) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+            except Exception:
+                log.exception("redis pub/sub failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            if message and message.get("type") == "message":
+                with contextlib.suppress(ValueError):
+                    self._local(json.loads(message["data"]))
+
+    async def close(self) -> None:
+        if self._listener:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    def _local(self, event: dict[str, Any]) -> None:
+        for queue in list(self._queues):
+            if queue.qsize() < 1000:  # a stuck browser tab must not grow memory without bound
+                queue.put_nowait(event)
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        if self._redis is not None:
+            try:
+                await self._redis.publish(CHANNEL, json.dumps(event))
+                return
+            except Exception:
+                log.exception("redis publish failed; delivering in this process only")
+        self._local(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
