@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test lint check translations translations-compile bench clean
+.PHONY: run chat test lint check translations translations-compile bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ run: $(STAMP) translations-compile
 chat: $(STAMP) translations-compile
 	$(BIN)/hotline chat
 
-test: $(STAMP) translations-compile
+# Browser tests drive Debian's chromium (never a downloaded browser); installed here when we are root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium is not installed: the browser tests will be skipped (apt-get install chromium)"; }
+
+test: $(STAMP) translations-compile browser
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
