@@ -64,11 +64,24 @@ def handoff_for(runtime: Runtime, events: EventBus) -> HandoffService:
     return handoff
 
 
+def whatsapp_enabled(settings: Settings) -> bool:
+    return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from)
+
+
 def check_settings(settings: Settings) -> None:
     try:
         OfficeHours.parse(settings.office_hours, settings.office_timezone, settings.office_holidays)
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"OFFICE_HOURS / OFFICE_TIMEZONE / OFFICE_HOLIDAYS: {exc}") from exc
+    if whatsapp_enabled(settings):
+        if not settings.public_base_url.startswith(("https://", "http://")):
+            raise ConfigError("WhatsApp needs PUBLIC_BASE_URL: Twilio signs its webhooks for the public address")
+        try:
+            from bot.channels.whatsapp import template_variables
+
+            template_variables(settings.twilio_template_variables)
+        except ValueError as exc:
+            raise ConfigError(f"TWILIO_TEMPLATE_VARIABLES: {exc}") from exc
     if settings.telegram_bot_token is None:
         return
     if settings.telegram_mode not in ("polling", "webhook"):
@@ -107,6 +120,18 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
         else:
             tasks.append(asyncio.create_task(telegram.poll(), name="telegram-polling"))
         started.append(f"Telegram ({settings.telegram_mode})")
+    if whatsapp_enabled(settings):
+        from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender, make_client, template_variables
+
+        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+        client = make_client(settings.twilio_account_sid, token, settings.twilio_api_base_url)
+        senders["whatsapp"] = WhatsAppSender(
+            client, settings.twilio_whatsapp_from, runtime.db, settings.twilio_template_content_sid,
+            template_variables(settings.twilio_template_variables),
+            status_callback=settings.public_base_url.rstrip("/") + "/whatsapp/status")
+        WhatsAppChannel(runtime.service, runtime.db, token, settings.public_base_url, worker.wake).setup_routes(app)
+        closers.append(client.http_client.close)
+        started.append("WhatsApp")
     if senders:
         tasks.append(asyncio.create_task(worker.run(), name="outbox"))
     try:
@@ -154,7 +179,8 @@ async def serve(settings: Settings) -> None:
 def run_server() -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiogram.event", "apscheduler"):  # a line per update or per tick is noise
+    # A line per update or per tick is noise; twilio logs every request's headers at INFO.
+    for noisy in ("aiogram.event", "apscheduler", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings))

@@ -55,9 +55,15 @@ class Transient(Exception):
         self.progress = progress
 
 
+class Held(Exception):
+    """Not to be sent now, nor retried on a timer: kept (status 'held') until something releases it,
+    e.g. WhatsApp's 24-hour window reopening when the migrant writes."""
+
+
 class Sender(Protocol):
-    async def send(self, address: str, payload: dict[str, Any]) -> None:
-        """Deliver one outbox payload; raise RetryLater, Unreachable, Rejected or Transient."""
+    async def send(self, address: str, payload: dict[str, Any]) -> str | None:
+        """Deliver one outbox payload, returning the channel's id for it (or None); raise RetryLater,
+        Unreachable, Rejected, Transient or Held."""
 
 
 class TokenBucket:
@@ -146,7 +152,10 @@ class OutboxWorker:
             await asyncio.sleep(wait)
         values: dict[str, Any]
         try:
-            await self.senders[row.channel].send(row.address, dict(row.payload))
+            external_id = await self.senders[row.channel].send(row.address, dict(row.payload))
+        except Held as exc:
+            values = {"status": "held", "error": str(exc)[:500]}
+            log.info("outbox %s to %s %s held: %s", row.id, row.channel, mask(row.address), exc)
         except RetryLater as exc:
             values = self._retry(row, exc.seconds, f"rate limited: retry after {exc.seconds} s", exc.progress)
         except Transient as exc:
@@ -163,7 +172,7 @@ class OutboxWorker:
             values = {"status": "failed", "error": str(exc)[:500]}
             log.error("outbox %s to %s %s rejected: %s", row.id, row.channel, mask(row.address), exc)
         else:
-            values = {"status": "sent", "sent_at": self.clock(), "error": None}
+            values = {"status": "sent", "sent_at": self.clock(), "error": None, "external_id": external_id}
         async with self.db.begin() as conn:
             await conn.execute(update(outbox_t).where(outbox_t.c.id == row.id).values(**values))
 

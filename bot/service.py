@@ -30,6 +30,7 @@ from handoff.states import Status, check_transition
 
 log = logging.getLogger(__name__)
 PUSH_CHANNELS = frozenset({"telegram", "whatsapp"})  # answered through the outbox, not in the request
+WINDOW_CHANNELS = frozenset({"whatsapp"})  # free-form messages only within 24 h of the person's last one
 
 contact_t = cast(Table, Contact.__table__)
 channel_t = cast(Table, ContactChannel.__table__)
@@ -140,6 +141,8 @@ class ConversationService:
             return HandleResult([], None, "", duplicate=True)
 
         row = await self._load(conn, inbound, now)
+        if inbound.channel in WINDOW_CHANNELS:
+            await self._window_opened(conn, inbound, now)
         if row.rateable and (rating := _rating(inbound)) is not None:
             return await self._rate(conn, inbound, row, rating, now)
         incoming = _message_row(row, inbound, "in", "migrant", inbound.text, now,
@@ -190,6 +193,15 @@ class ConversationService:
             contact_id=contact_id, channel=inbound.channel, external_id=inbound.user, last_inbound_at=now))
         conv_id = await self._new_conversation(conn, contact_id, inbound.channel, now)
         return _Loaded(contact_id, Profile(), conv_id, Status.BOT, {})
+
+    async def _window_opened(self, conn: AsyncConnection, inbound: Inbound, now: dt.datetime) -> None:
+        """The person wrote: the window is open again, so what was held for it goes out now (first,
+        since it is older than the replies to this message)."""
+        cc, o = channel_t.c, outbox_t.c
+        await conn.execute(update(channel_t).where(cc.channel == inbound.channel, cc.external_id == inbound.user)
+                           .values(last_inbound_at=now))
+        await conn.execute(update(outbox_t).where(o.channel == inbound.channel, o.address == inbound.user,
+                                                  o.status == "held").values(status="pending", next_attempt_at=now))
 
     async def _rate(self, conn: AsyncConnection, inbound: Inbound, row: _Loaded, rating: int,
                     now: dt.datetime) -> HandleResult:
@@ -260,7 +272,8 @@ class ConversationService:
             return
         await conn.execute(insert(outbox_t), [
             {"channel": inbound.channel, "address": inbound.user, "message_id": mid, "status": "pending",
-             "payload": {"text": r.text, "buttons": [asdict(b) for b in r.buttons], "node": r.node},
+             # "reply": an answer to the message just received, so inside WhatsApp's 24-hour window
+             "payload": {"text": r.text, "buttons": [asdict(b) for b in r.buttons], "node": r.node, "reply": True},
              "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": None, "error": None}
             for r, mid in zip(replies, message_ids, strict=True)])
 

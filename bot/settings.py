@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_template_content_sid: str = ""
+    twilio_template_variables: str = ""
 
     def db_url(self) -> str:
         if self.database_url:

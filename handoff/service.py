@@ -344,7 +344,7 @@ class HandoffService:
             if address:
                 await conn.execute(insert(outbox_t).values(
                     channel=conv.channel, address=address, message_id=message_id, status="pending",
-                    payload={"text": text, "buttons": buttons or [], "node": None, "reply": sender != "mediator"},
+                    payload={"text": text, "buttons": buttons or [], "node": None, "reply": False},
                     attempts=0, next_attempt_at=now, created_at=now))
 
     async def _publish(self, conversation_id: int, kind: str) -> None:

@@ -68,6 +68,7 @@ class ContactChannel(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     last_inbound_at: Mapped[dt.datetime | None] = mapped_column()
     unreachable_at: Mapped[dt.datetime | None] = mapped_column()
+    window_notice_at: Mapped[dt.datetime | None] = mapped_column()  # WhatsApp: template sent outside the window
 
 
 class Conversation(Base):
@@ -128,7 +129,9 @@ class Outbox(Base):
     address: Mapped[str] = mapped_column(String(128))  # chat id / phone number: survives /forget
     payload: Mapped[dict[str, Any]] = mapped_column()
     message_id: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the channel's id once sent
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending sending sent held failed
+    #                                           (and from delivery receipts: delivered, read, undelivered)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column()
