@@ -70,13 +70,22 @@ def split_text(text: str, limit: int = LIMIT) -> list[str]:
     rest = text
     while utf16_len(rest) > limit:
         window = _prefix(rest, limit)
-        cut = max((window.rfind(sep) for sep in ("\n\n", "\n", " ")), default=-1)
-        cut = cut if cut > len(window) // 3 else len(window)
+        cut = _cut(window)
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
         parts.append(rest)
     return [p for p in parts if p]
+
+
+def _cut(window: str) -> int:
+    """Where a part ends: the last paragraph break in the window, else the last line break, else the last
+    space (each only past the first third, so that parts stay long), else the window's end."""
+    for sep in ("\n\n", "\n", " "):
+        at = window.rfind(sep)
+        if at > len(window) // 3:
+            return at
+    return max(len(window), 1)
 
 
 def _prefix(text: str, limit: int) -> str:
