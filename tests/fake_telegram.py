@@ -63,6 +63,7 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, deque[Failure]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     poll_wait: float = 0.5  # getUpdates long-poll, capped so tests stay quick
@@ -175,6 +176,8 @@ class FakeTelegram:
                 params[key] = json.loads(params[key])
         call = Call(method, params, time.monotonic())
         self.calls.append(call)
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         failure = self._failure(method, params)
         if failure is not None:
             body: dict[str, Any] = {"ok": False, "error_code": failure.status, "description": failure.description}
