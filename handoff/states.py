@@ -13,7 +13,7 @@ class Status(StrEnum):
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.BOT: frozenset({Status.WAITING, Status.RESOLVED}),
+    Status.BOT: frozenset({Status.WAITING}),  # only a mediator closes a conversation, and the bot has none
     Status.WAITING: frozenset({Status.WITH_MEDIATOR, Status.BOT, Status.RESOLVED}),
     Status.WITH_MEDIATOR: frozenset({Status.WAITING, Status.BOT, Status.RESOLVED}),
     Status.RESOLVED: frozenset(),  # a new message after RESOLVED starts a new conversation
