@@ -294,7 +294,8 @@ class ConversationService:
             rows = (await conn.execute(
                 select(m.id, m.direction, m.sender, m.text, m.buttons, m.node, m.created_at)
                 .select_from(message_t.join(channel_t, cc.contact_id == m.contact_id))
-                .where(cc.channel == channel, cc.external_id == user, m.id > after_id, m.direction != "activity")
+                .where(cc.channel == channel, cc.external_id == user, m.id > after_id,
+                       m.direction.in_(("in", "out")))  # never activity lines, never internal notes
                 .order_by(m.id).limit(limit))).all()
         return [{"id": r.id, "direction": r.direction, "sender": r.sender, "text": r.text,
                  "buttons": r.buttons or [], "node": r.node, "at": r.created_at.isoformat()} for r in rows]
