@@ -16,10 +16,23 @@ from babel.numbers import format_decimal
 
 from bot.core import calculators
 from bot.core.calculators import Phrase, Value
-from bot.core.model import LANG_CHOICES, Button, ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
-from bot.core.normalize import clean, fold, option_number
+from bot.core.model import (
+    LANG_CHOICES,
+    Button,
+    ConvState,
+    HandoffRequest,
+    Inbound,
+    Profile,
+    Reply,
+    Turn,
+    UnansweredQuestion,
+)
+from bot.core.normalize import clean, fold, option_number, skeleton
 from bot.core.texts import N_, Texts
 from bot.core.translit import uz_latin_to_cyrillic
+from bot.core.understanding import Analysis, Understanding
+from bot.core.understanding import thresholds as th
+from bot.core.understanding.urgent import Urgent, urgent
 from bot.flowspec.model import FlowSet, L10n, Node
 
 MAX_STEPS = 50  # nodes run without input in one turn; a guard against goto cycles
@@ -80,6 +93,15 @@ T_FORGET_KEPT = N_("Nothing was deleted.")
 T_FORGET_DONE = N_("Your data has been deleted. If you write again, we will start from the beginning.")
 T_MEDIA = N_("I can't read photos, documents or voice messages. A mediator can look at them.")
 T_EMPTY = N_("Please write your question in words.")
+T_NO_MATCH = N_("Sorry, I didn't understand the question and have no ready answer to it. I have passed it on "
+                "to the people who write the answers. Choose a topic below, or write «operator» to talk to "
+                "a person.")
+T_DID_YOU_MEAN = N_("Did you mean one of these? Choose one, or talk to a person.")
+# Written in the language the migrant typed in; each translation names its own language.
+T_SWITCH = N_("You wrote in my language. Shall we continue in it?")
+CLARIFY_KEY = "_clarify"  # conversation variable: the answers offered by "did you mean" (not a flow name)
+SWITCH_KEY = "_switch_offered"  # conversation variable: a language switch was offered once already
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
 
 
 def encode_value(value: Value) -> Any:
@@ -120,6 +142,13 @@ class Engine:
         # folded keyword -> kind, computed once: every message is checked against all of them
         self._keywords = {fold(word): kind for kind, per_lang in flows.settings.keywords.items()
                           for words in per_lang.values() for word in words}
+        # free-text understanding: built once per flow set, shared by every engine over it
+        self.understanding = Understanding.for_flows(flows)
+        picker = flows.node(flows.settings.language_picker) if flows.has(flows.settings.language_picker) else None
+        # the picker's own words for each language (a typed "Тоҷикӣ" switches to Tajik)
+        self.lang_labels = {o.value: next(iter(o.label.values())) for o in (picker.options if picker else [])
+                            if o.value in LANG_CHOICES}
+        self._lang_words = {fold(label): value for value, label in self.lang_labels.items()}
 
     def handle(self, profile: Profile, state: ConvState, inbound: Inbound, now: dt.datetime) -> Turn:
         # Copies, so the caller's objects stay as they were; variable values are replaced, never
@@ -144,6 +173,7 @@ class _Run:
         self.e, self.flows, self.now = engine, engine.flows, now
         self.turn = Turn(replies=[], profile=profile, state=state)
         self.context: str | None = state.at  # where the migrant was when the turn began
+        self._analysis: Analysis | None = None  # the last free-text analysis of this turn
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -255,14 +285,26 @@ class _Run:
         answers_picker = (self.s.at == picker and self.s.wait == "ask") or (
             (inbound.payload or "").startswith((f"o:{picker}:", "l:")))
         if self.p.lang is None and not answers_picker:
-            # Nothing happens before the language is known: the picker is one tap, in four languages.
+            # Before the language is known only a question typed in words counts: its language is
+            # detected and it is answered. Anything else gets the picker: one tap, in four languages.
+            if text and not inbound.payload and self.first_words(text):
+                return
             self.enter(picker)
             return
         if self.p.lang and not self.p.notice_shown:
             self.p.notice_shown = True
             self.say(self.tr(T_PRIVACY))
             if self.s.at is None:
-                self.enter(self.flows.settings.entry)
+                if not (text and not inbound.payload and not self.e.keyword(text) and self.free_text(text)):
+                    self.enter(self.flows.settings.entry)
+                return
+
+        # urgent situations come before anything else a typed message could mean
+        if text and not inbound.payload and self.p.lang:
+            hit = urgent(skeleton(text)) if _LETTERS.search(text) else None
+            if hit is not None:
+                self.s.misses = 0
+                self.escalate(hit)
                 return
 
         kind = self.e.keyword(text) if text and self.p.lang else None
@@ -280,6 +322,8 @@ class _Run:
                 self.say(self.tr(T_EMPTY))
             return
         if timed_out:
+            if self.free_text(text):
+                return
             self.say(self.tr(T_WELCOME_BACK))
             self.enter(self.flows.settings.entry)
             return
@@ -306,8 +350,10 @@ class _Run:
             self.take_offer(rest == "mediator")
             return
         if kind == "l" and rest in LANG_CHOICES:
-            self.p.lang, self.p.script = _lang_script(rest)
-            self.reshow()
+            self.switch_language(rest)
+            return
+        if kind == "m" and self.s.wait == "clarify" and rest in self.s.vars.get(CLARIFY_KEY, []):
+            self.pick_answer(rest)
             return
         if kind == "o":
             key, _, index = rest.rpartition(":")
@@ -329,6 +375,9 @@ class _Run:
     def reshow(self) -> None:
         if self.s.wait == "offer":
             self.offer(T_OFFER, self.s.reason or "button")
+            return
+        if self.s.wait == "clarify":
+            self.clarify(tuple(self.s.vars.get(CLARIFY_KEY, [])))
             return
         if self.s.at and self.s.wait in ("menu", "ask", "feedback") and self.flows.has(self.s.at):
             node = self.flows.node(self.s.at)
@@ -353,7 +402,12 @@ class _Run:
                     self.choose(node, i)
                     return
         if wait == "ask" and node is not None and node.expect != "choice":
-            self.answer_ask(node, text)
+            value, error = self.validate(node, text)
+            if error is None:
+                self.save(node, value)
+                self.after_ask(node)
+            elif not self.free_text(text, inside_ask=True):
+                self.ask_failed(node, error)
             return
         if wait == "feedback" and (number in (1, 2) or folded in YES_WORDS | NO_WORDS):
             self.feedback(number == 1 or folded in YES_WORDS)
@@ -367,20 +421,147 @@ class _Run:
             if number in (1, 2) or folded in labels[0] | labels[1]:
                 self.take_offer(number == 1 or folded in labels[0])
                 return
-        if wait is None:
-            self.enter(self.flows.settings.entry)
+        if wait == "clarify" and number is not None:
+            offered = list(self.s.vars.get(CLARIFY_KEY, []))
+            if 1 <= number <= len(offered):
+                self.pick_answer(offered[number - 1])
+                return
+            if number == len(offered) + 1:
+                self.take_offer(True)
+                return
+        if folded in self.e._lang_words and self.p.lang is not None:
+            self.switch_language(self.e._lang_words[folded])
             return
         if wait == "ask" and node is not None:
-            self.ask_failed(node, self.tr(T_ASK_CHOICE))
+            if self.p.lang is None:  # the picker: a question typed instead of a choice
+                if not self.first_words(text):
+                    self.prompt(node)
+                return
+            if not self.free_text(text, inside_ask=True):
+                self.ask_failed(node, self.tr(T_ASK_CHOICE))
             return
-        self.not_understood()
+        if self.free_text(text):
+            return
+        if wait is None and not _question_like(text):
+            self.enter(self.flows.settings.entry)
+            return
+        self.not_understood(text)
 
-    def not_understood(self) -> None:
+    def not_understood(self, text: str = "") -> None:
+        """Nothing understood: say so, keep the question for the editors, show where we are (and the
+        way to a person); the second miss in a row offers a person first."""
+        question = _question_like(text)
+        if question:
+            analysis = self._analysis if self._analysis and self._analysis.text == text else \
+                self.e.understanding.analyse(text, prior=self.p.lang)
+            guess = analysis.lang
+            self.turn.unanswered = UnansweredQuestion(
+                text=text, lang=guess.lang if guess else None, script=guess.script if guess else None,
+                topic=analysis.topic, node=analysis.node, confidence=round(analysis.confidence, 3))
         self.s.misses += 1
         if self.s.misses >= 2:
             self.offer(T_NOT_UNDERSTOOD_AGAIN, "not_understood")
             return
-        self.say(self.tr(T_NOT_UNDERSTOOD))
+        self.say(self.tr(T_NO_MATCH if question else T_NOT_UNDERSTOOD))
+        self.reshow()
+
+    # -- free text -------------------------------------------------------------------------------
+
+    def first_words(self, text: str) -> bool:
+        """A contact who has not chosen a language typed something: when it is a question (or an
+        urgent situation) in a language we can tell, take that language, show the privacy notice and
+        answer. False when the picker should be shown instead."""
+        if option_number(text) is not None or not _LETTERS.search(text):
+            return False
+        analysis = self.e.understanding.analyse(text)
+        guess = analysis.lang
+        if guess is None:
+            return False
+        sure = guess.confidence >= th.LANG_SET and len(_LETTERS.findall(text)) >= 2
+        if not (analysis.action == "handoff" or (sure and analysis.action in ("answer", "clarify"))):
+            return False
+        self.p.lang, self.p.script = _lang_script(guess.choice)
+        self.p.notice_shown = True
+        self.say(self.tr(T_PRIVACY))
+        self.act(analysis)
+        return True
+
+    def free_text(self, text: str, inside_ask: bool = False) -> bool:
+        """Understand a typed message; True when it was acted on (an answer, "did you mean", or a
+        person). Inside a question (`ask`) only a confident answer or an urgent situation counts."""
+        if option_number(text) is not None or not _LETTERS.search(text):
+            return False
+        analysis = self.e.understanding.analyse(text, prior=self.p.lang)
+        self._analysis = analysis
+        if analysis.action == "none" or (inside_ask and analysis.action == "clarify"):
+            return False
+        self.offer_switch(analysis)
+        self.act(analysis)
+        return True
+
+    def act(self, analysis: Analysis) -> None:
+        self.s.misses = 0
+        self.context = self.s.at or self.context
+        if analysis.urgent is not None:
+            self.escalate(analysis.urgent)
+        elif analysis.action in ("answer", "handoff") and analysis.node:
+            self.pick_answer(analysis.node)
+        elif analysis.action == "clarify":
+            self.clarify(analysis.options)
+
+    def escalate(self, hit: Urgent) -> None:
+        """An urgent situation: what to do now (e.g. the emergency numbers), then a person."""
+        self.context = self.s.at or self.context
+        *first, last = [n for n in hit.nodes if self.flows.has(n)] or [self.flows.settings.mediator]
+        for key in first:
+            node = self.flows.node(key)
+            self.say(self.render(node.text), node=node)
+            self.turn.topic = node.topic
+        self.enter(last, reason="urgent")
+
+    def pick_answer(self, key: str) -> None:
+        self.s.misses = 0
+        self.s.vars.pop(CLARIFY_KEY, None)
+        self.context = self.s.at or self.context
+        self.enter(key)
+
+    def clarify(self, options: tuple[str, ...]) -> None:
+        options = tuple(o for o in options if self.flows.has(o))
+        if not options:
+            self.enter(self.flows.settings.entry)
+            return
+        buttons = tuple(Button(self.title(key), f"m:{key}") for key in options)
+        self.say(self.tr(T_DID_YOU_MEAN), buttons + self.std_buttons("talk"))
+        self.wait(self.s.at, "clarify")
+        self.s.vars[CLARIFY_KEY] = list(options)
+        self.s.reason = "not_understood"
+
+    def title(self, key: str) -> str:
+        node = self.flows.node(key)
+        if node.title:
+            return self.render(node.title)
+        examples = node.examples.get(self.lang) or next(iter(node.examples.values()), [key])
+        return examples[0]
+
+    def offer_switch(self, analysis: Analysis) -> None:
+        """The migrant chose one language and writes, surely, in another: offer to switch (once)."""
+        guess = analysis.lang
+        if (guess is None or self.p.lang is None or SWITCH_KEY in self.s.vars or guess.lang == self.p.lang
+                or guess.confidence < th.LANG_SWITCH or len(_LETTERS.findall(analysis.text)) < th.LANG_SWITCH_MIN_WORDS
+                or guess.choice not in self.e.lang_labels):
+            return
+        self.s.vars[SWITCH_KEY] = guess.choice
+        text = self.e.texts.gettext(guess.lang, T_SWITCH)
+        if guess.choice == "uz_cyrl":
+            text = uz_latin_to_cyrillic(text)
+        button = Button(self.e.lang_labels[guess.choice], f"l:{guess.choice}")
+        self.turn.replies.append(Reply(text=text, buttons=(button,)))
+
+    def switch_language(self, choice: str) -> None:
+        self.p.lang, self.p.script = _lang_script(choice)
+        if self.s.wait == "feedback" and self.s.at and self.flows.has(self.s.at):
+            node = self.flows.node(self.s.at)  # the answer again, now in the language chosen
+            self.say(self.render(node.text), node=node)
         self.reshow()
 
     def choose(self, node: Node, index: int) -> None:
@@ -548,6 +729,16 @@ class _Run:
 
 def _lang_script(choice: str) -> tuple[str, str]:
     return ("uz", "Cyrl") if choice == "uz_cyrl" else (choice, "Latn")
+
+
+_VOWELS = re.compile("[aeiou]")
+
+
+def _question_like(text: str) -> bool:
+    """Worth keeping for the editors: at least two real words (three letters or more, with a vowel, once
+    letters typed over and over are counted once: "zzz qqq" and "ыыы" are not), or one and a "?"."""
+    words = [w for w in skeleton(text).split() if len(w) >= 3 and _VOWELS.search(w)]
+    return len(words) >= 2 or ("?" in text and len(words) == 1)
 
 
 def _num(value: float | None) -> int | float:

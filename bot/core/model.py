@@ -46,7 +46,7 @@ class Reply:
 class HandoffRequest:
     queue: str
     priority: str  # normal | urgent
-    reason: str  # node | keyword | not_understood | feedback | media | ask_failed
+    reason: str  # node | keyword | urgent | not_understood | feedback | media | ask_failed
     summary: str
     topic: str | None = None
     node: str | None = None  # the handoff node
@@ -93,6 +93,18 @@ class ConvState:
                    last_at=data.get("last_at"), reason=data.get("reason"))
 
 
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """A question the bot found no answer for, kept for the editors (the engine only reports it)."""
+
+    text: str
+    lang: str | None  # the detected language (ru uz tg ky), or None when it could not be told
+    script: str | None  # Latn | Cyrl
+    topic: str | None = None  # the closest topic, a guess for the editors (None when nothing was close)
+    node: str | None = None  # the closest answer ("flow.node"), a guess
+    confidence: float = 0.0  # the closest answer's score, 0..1
+
+
 @dataclass
 class Turn:
     replies: list[Reply]
@@ -101,3 +113,4 @@ class Turn:
     handoff: HandoffRequest | None = None
     forget: bool = False  # the contact confirmed that their data is to be deleted
     topic: str | None = None  # the topic of the answer given, for reports
+    unanswered: UnansweredQuestion | None = None  # a typed question the bot could not answer, for editors

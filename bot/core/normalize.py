@@ -54,3 +54,54 @@ def option_number(text: str) -> int | None:
     """`2`, `2.`, ` 2 ` or `2)` -> 2."""
     match = _DIGITS_ONLY.match(text)
     return int(match.group(1)) if match else None
+
+
+# -- the matching form: one Latin skeleton for every script and spelling --------------------------------
+#
+# `skeleton` goes further than `fold`: it is what free-text understanding compares. Russian in Cyrillic
+# and Russian typed in Latin letters ("zaderzhala", "4to", "de6evle"), Uzbek in Latin (with or without
+# the oʻ/gʻ marks, with any apostrophe) and in Cyrillic, Tajik and Kyrgyz with or without their own
+# letters all end up as the same string for the same word. Digraphs become one letter (ч č, ш š, ж j,
+# х x, ц c), so letters typed twice collapse ("хуччат" = "ҳуҷҷат", "помогитеее" = "помогите").
+
+_SK_CYR = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "j", "з": "z", "и": "i",
+    "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "x", "ц": "c", "ч": "č", "ш": "š", "щ": "š", "ъ": "", "ы": "i", "ь": "",
+    "э": "e", "ю": "iu", "я": "ia", "є": "e", "і": "i",
+    "ў": "o", "қ": "k", "ғ": "g", "ҳ": "x", "ӣ": "i", "ӯ": "u", "ҷ": "č", "ң": "n", "ө": "o", "ү": "u",
+    "ә": "a", "һ": "x",
+}
+# Latin spellings, longest first: Russian transliteration and Uzbek Latin share one skeleton.
+_SK_LAT = [("shch", "š"), ("sch", "š"), ("sh", "š"), ("ch", "č"), ("zh", "j"), ("kh", "x"), ("ts", "c"),
+           ("tz", "c"), ("yo", "e"), ("ya", "ia"), ("yu", "iu"), ("w", "š"), ("h", "x"), ("q", "k"),
+           ("y", "i")]
+_SK_LAT_RE = re.compile("|".join(re.escape(a) for a, _ in _SK_LAT))
+_SK_LAT_MAP = dict(_SK_LAT)
+# Russian typed in Latin letters writes ч as 4 and ш as 6 inside words ("4to", "de6evle").
+_SK_DIGIT_LETTER = re.compile(r"(?<=[a-z])[46]|[46](?=[a-z])")
+_SK_SPLIT_NUM = re.compile(r"(?<=\d)(?=[^\d\s])|(?<=[^\d\s])(?=\d)")
+_SK_NON_WORD = re.compile(r"[^0-9a-zčšjx ]+")
+_SK_REPEAT = re.compile(r"([a-zčš])\1+")
+
+
+def skeleton(text: str) -> str:
+    """The matching form of a text: lower-case Latin skeleton words separated by single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _APOSTROPHES.sub("", text)
+    text = _SK_DIGIT_LETTER.sub(lambda m: "ch" if m.group(0) == "4" else "sh", text)
+    # Latin spellings first (the Cyrillic table below writes the skeleton's own letters directly);
+    # accents and marks typed on Latin letters (o‘ written as ó, ğ) go
+    text = "".join(_strip_marks(ch) for ch in text)
+    text = _SK_LAT_RE.sub(lambda m: _SK_LAT_MAP[m.group(0)], text)
+    text = "".join(_SK_CYR.get(ch, ch) for ch in text).replace("ts", "c")
+    text = _SK_SPLIT_NUM.sub(" ", text)
+    text = _SK_NON_WORD.sub(" ", text)
+    text = _SK_REPEAT.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def _strip_marks(ch: str) -> str:
+    if ch.isascii() or "\u0400" <= ch <= "\u04ff":
+        return ch
+    return "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
