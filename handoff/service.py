@@ -138,17 +138,21 @@ class HandoffService:
         query = query.order_by((c.priority == "urgent").desc(), c.waiting_since.asc().nulls_last(),
                                c.updated_at.desc()).limit(limit)
         team = await self.colleagues()
-        spoken = {lang for s in team if s.has("mediator") for lang in s.languages}
-        skilled = {q for s in team if s.has("mediator") for q in s.skills}
+        mediators = [s for s in team if s.has("mediator")]
         now = self.clock()
         out: list[dict[str, Any]] = []
         async with self.db.connect() as conn:
             rows = (await conn.execute(query)).all()
         names = {s.id: s.name or s.login for s in team}
         for r in rows:
-            lang_ok = not r.lang or r.lang in me.languages or r.lang not in spoken
-            skill_ok = not r.queue or r.queue in me.skills or r.queue not in skilled
-            if status == Status.WAITING and not (lang_ok and skill_ok) and not me.has("admin"):
+            # Those with both the language and the skill; when nobody has both, whoever speaks the
+            # language; when nobody speaks it, everyone (marked), so that no conversation is seen by no one.
+            matched = any(_speaks(s, r.lang) and _knows(s, r.queue) for s in mediators)
+            if matched:
+                mine = _speaks(me, r.lang) and _knows(me, r.queue)
+            else:
+                mine = _speaks(me, r.lang) or not any(_speaks(s, r.lang) for s in mediators)
+            if status == Status.WAITING and not mine and not me.has("admin"):
                 continue
             waited = (now - r.waiting_since) if r.waiting_since else None
             out.append({
@@ -156,7 +160,7 @@ class HandoffService:
                 "lang": r.lang or r.contact_lang, "channel": r.channel, "topic": r.topic,
                 "waiting_minutes": int(waited.total_seconds() // 60) if waited else None,
                 "over_sla": bool(waited and r.status == Status.WAITING and waited > self.policy.sla),
-                "unmatched": bool((r.lang and r.lang not in spoken) or (r.queue and r.queue not in skilled)),
+                "unmatched": not matched,
                 "assignee": names.get(r.assignee_id, "") if r.assignee_id else "",
                 "citizenship": (r.vars or {}).get("citizenship"), "resolution": r.resolution,
                 "updated_at": r.updated_at,
@@ -354,6 +358,14 @@ class HandoffService:
 def _staff(row: Any) -> Staff:
     return Staff(id=row.id, login=row.login, name=row.name or "", roles=list(row.roles or []),
                  languages=list(row.languages or []), skills=list(row.skills or []))
+
+
+def _speaks(staff: Staff, lang: str | None) -> bool:
+    return not lang or lang in staff.languages
+
+
+def _knows(staff: Staff, queue: str | None) -> bool:
+    return not queue or queue in staff.skills
 
 
 def _like(text: str) -> str:
