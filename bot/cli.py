@@ -49,6 +49,65 @@ def _chat(args: argparse.Namespace) -> int:
     return asyncio.run(run_chat(lang=args.lang, contact=args.contact))
 
 
+def _understanding(directory: str | None) -> object:
+    from bot.core.understanding import Understanding
+    from bot.flowspec import load
+
+    return Understanding.for_flows(load(Path(directory) if directory else get_settings().flows_dir))
+
+
+def _match(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.core.understanding import Understanding
+    from bot.core.understanding.evaluation import as_json
+    from bot.flowspec import FlowError
+
+    try:
+        u = _understanding(args.dir)
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    assert isinstance(u, Understanding)
+    questions = args.text if args.text else (line.rstrip("\n") for line in sys.stdin)
+    for text in questions:
+        if not text.strip():
+            continue
+        print(json.dumps(as_json(u, u.analyse(text)), ensure_ascii=False), flush=True)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import csv
+
+    from bot.core.understanding import Understanding
+    from bot.core.understanding.evaluation import evaluate, given_topic
+    from bot.flowspec import FlowError
+
+    try:
+        u = _understanding(args.dir)
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    assert isinstance(u, Understanding)
+    with open(args.file, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    report = evaluate(u, rows)
+    print(f"{args.file}: {len(rows)} questions")
+    print("\n".join(report.lines()))
+    if report.misses:
+        print(f"\nmisses ({len(report.misses)}): lang script | label -> action topic/node (confidence) | text")
+        for row, a in report.misses:
+            got = given_topic(u, a) or "-"
+            print(f"  {row['lang']} {row['script']:<15}| {row['label']} -> {a.action} {got} {a.node or ''} "
+                  f"({a.confidence:.2f}) | {row['text']}")
+    if report.lang_misses:
+        print(f"\nlanguage misses ({len(report.lang_misses)}):")
+        for row, a in report.lang_misses:
+            print(f"  {row['lang']} -> {a.lang.lang if a.lang else '-'} | {row['text']}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.app import run_server
 
@@ -135,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     disable = users.add_parser("disable", help="disable an account (it can no longer log in)")
     disable.add_argument("login")
     disable.set_defaults(func=_users)
+
+    match = sub.add_parser("match", help="how free text is understood: one JSON object per question "
+                           "(from the arguments, else one per line of stdin)")
+    match.add_argument("text", nargs="*", help="questions (default: read lines from stdin)")
+    match.add_argument("--json", action="store_true", help="JSON lines (the default and only format)")
+    match.add_argument("--dir", help="flow directory (default: FLOWS_DIR)")
+    match.set_defaults(func=_match)
+
+    evaluate = sub.add_parser("eval", help="score free-text understanding on a labelled TSV "
+                              "(lang, script, label, text, source)")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--dir", help="flow directory (default: FLOWS_DIR)")
+    evaluate.set_defaults(func=_eval)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the migrations").set_defaults(func=_db_upgrade)

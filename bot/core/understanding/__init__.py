@@ -123,11 +123,11 @@ class Understanding:
         best, score = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         topic = self.answers[best].topic
-        if score >= th.SURE or (score >= th.ANSWER and score - second >= th.MARGIN):
+        if score >= th.SURE or (score >= th.ANSWER and score - second >= th.MARGIN * score):
             action = "handoff" if self.escalates(best) else "answer"
             return Analysis(text, skel, lang, None, action, best, topic, score, ranked=top)
         if score >= th.CLARIFY:
-            floor = max(th.CLARIFY, score - th.CLARIFY_SPREAD)
+            floor = max(th.CLARIFY, score * th.CLARIFY_SPREAD)
             options = tuple(n for n, s in ranked[:th.CLARIFY_OPTIONS] if s >= floor)
             return Analysis(text, skel, lang, None, "clarify", best, topic, score, options, top)
         guess = topic if score >= th.TOPIC_GUESS else None

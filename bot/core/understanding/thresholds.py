@@ -7,15 +7,15 @@ taken out of the index and asked as a question; see benchmarks/matching.py --loo
 
 from __future__ import annotations
 
-# A confident answer: the best answer's score is at least ANSWER, and it leads the best answer of
-# another node by at least MARGIN (or the best score is at least SURE, whatever the margin).
-ANSWER = 0.45
-MARGIN = 0.06
-SURE = 0.70
-# A close call: "did you mean" with up to CLARIFY_OPTIONS answers scoring at least CLARIFY and within
-# CLARIFY_SPREAD of the best one.
-CLARIFY = 0.28
-CLARIFY_SPREAD = 0.15
+# A confident answer: the best answer's score is at least ANSWER, and it leads the next answer by at
+# least MARGIN of its own score (or the best score is at least SURE, whatever the margin).
+ANSWER = 0.22
+MARGIN = 0.15
+SURE = 0.38
+# A close call: "did you mean" with up to CLARIFY_OPTIONS answers scoring at least CLARIFY and at least
+# CLARIFY_SPREAD times the best one.
+CLARIFY = 0.12
+CLARIFY_SPREAD = 0.7
 CLARIFY_OPTIONS = 3
 # Language detection: the margin between the first and second language (0..1) that counts as sure
 # enough to set the language of a contact who has not chosen one, and to offer a switch to one who has.
@@ -24,4 +24,4 @@ LANG_SWITCH = 0.95
 LANG_SWITCH_MIN_WORDS = 3
 # Below CLARIFY: nothing; the best answer's topic is still stored as a guess for the editors when its
 # score is at least TOPIC_GUESS.
-TOPIC_GUESS = 0.15
+TOPIC_GUESS = 0.08
