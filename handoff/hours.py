@@ -26,7 +26,7 @@ class OfficeHours:
         """`Mon-Fri 09:00-18:00` (or `always`); holidays as comma-separated YYYY-MM-DD."""
         days_off = frozenset(dt.date.fromisoformat(d.strip()) for d in holidays.split(",") if d.strip())
         if spec.strip().lower() == "always":
-            return cls(frozenset(range(7)), dt.time(0, 0), dt.time(23, 59, 59), ZoneInfo(tz), days_off)
+            return cls(frozenset(range(7)), dt.time(0, 0), dt.time.max, ZoneInfo(tz), days_off)
         match = SPEC.match(spec)
         if not match or match.group(1).lower() not in DAYS or (match.group(2) and match.group(2).lower() not in DAYS):
             raise ValueError(f"office hours must look like 'Mon-Fri 09:00-18:00' or 'always', not {spec!r}")
@@ -41,8 +41,14 @@ class OfficeHours:
 
     def is_open(self, now: dt.datetime) -> bool:
         local = now.astimezone(self.tz)
+        # dt.time.max ("always") includes the day's last instant: there is no later time to end before.
         return (local.weekday() in self.days and local.date() not in self.holidays
-                and self.start <= local.time() < self.end)
+                and self.start <= local.time() and (local.time() < self.end or self.end == dt.time.max))
+
+    def span(self) -> tuple[int, int]:
+        """The first and the last working day (0 = Monday) as written: Sat-Mon is (5, 0), not (0, 6)."""
+        first = next((d for d in sorted(self.days) if (d - 1) % 7 not in self.days), 0)
+        return first, (first + len(self.days) - 1) % 7
 
     def next_open(self, now: dt.datetime) -> dt.datetime:
         """`now` when open, else the moment the office next opens (aware, local time)."""

@@ -89,10 +89,10 @@ class HandoffService:
 
     def outside_hours(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
         hours = self.policy.hours
-        days = sorted(hours.days)
-        span = self.texts.gettext(lang or "ru", t.WEEKDAYS[days[0]])
-        if len(days) > 1:
-            span += "–" + self.texts.gettext(lang or "ru", t.WEEKDAYS[days[-1]])
+        first, last = hours.span()
+        span = self.texts.gettext(lang or "ru", t.WEEKDAYS[first])
+        if last != first:
+            span += "–" + self.texts.gettext(lang or "ru", t.WEEKDAYS[last])
         span += f" {hours.start:%H:%M}–{hours.end:%H:%M}"
         when = format_datetime(hours.next_open(now), "d MMMM, HH:mm", tzinfo=hours.tz,
                                locale=BABEL.get(lang or "ru", "ru"))
