@@ -316,13 +316,19 @@ class _NodeReader:
 
 def load_flow(path: Path, problems: list[Problem], broken: set[str]) -> Flow | None:
     """Read one flow file. Unreadable files and nodes are added to `broken` ("flow" or "flow.node")."""
-    file = path.name
-    broken.add(path.stem)  # until it is read
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        problems.append(Problem(file, None, None, "is not UTF-8 text"))
+        broken.add(path.stem)
+        problems.append(Problem(path.name, None, None, "is not UTF-8 text"))
         return None
+    return load_flow_text(path.name, text, problems, broken)
+
+
+def load_flow_text(file: str, text: str, problems: list[Problem], broken: set[str]) -> Flow | None:
+    """One flow from the text of the file named `file` (e.g. "patent.yaml")."""
+    stem = Path(file).stem
+    broken.add(stem)  # until it is read
     data, errs = parse_yaml(text, file)
     problems.extend(errs)
     if errs:
@@ -342,8 +348,8 @@ def load_flow(path: Path, problems: list[Problem], broken: set[str]) -> Flow | N
     if not isinstance(flow_id, str) or not ID_RE.match(flow_id):
         problems.append(Problem(file, None, "id", "must be a name: a-z, 0-9 and _, starting with a letter"))
         return None
-    if path.stem != flow_id:
-        problems.append(Problem(file, None, "id", f"'{flow_id}' must match the file name '{path.stem}'"))
+    if stem != flow_id:
+        problems.append(Problem(file, None, "id", f"'{flow_id}' must match the file name '{stem}'"))
         return None
     broken.discard(flow_id)
     reader = _NodeReader(file, flow_id, "", {}, problems)
@@ -377,12 +383,16 @@ def load_flow(path: Path, problems: list[Problem], broken: set[str]) -> Flow | N
 
 
 def load_settings(path: Path, problems: list[Problem]) -> Settings:
-    file = path.name
+    return load_settings_text(path.name, path.read_text(encoding="utf-8") if path.exists() else None, problems)
+
+
+def load_settings_text(file: str, text: str | None, problems: list[Problem]) -> Settings:
+    """The settings from the text of `file` (None: the file is missing)."""
     settings = Settings()
-    if not path.exists():
+    if text is None:
         problems.append(Problem(file, None, None, "missing: the flow set needs its settings file"))
         return settings
-    data, errs = parse_yaml(path.read_text(encoding="utf-8"), file)
+    data, errs = parse_yaml(text, file)
     problems.extend(errs)
     if not isinstance(data, dict):
         if not errs:
@@ -465,4 +475,32 @@ def load_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:
         flows[flow.id] = flow
     if not flows and not broken:
         problems.append(Problem(str(directory), None, None, "holds no flow files"))
+    return FlowSet(flows=flows, settings=settings, broken=broken), problems
+
+
+def is_flow_file(name: str) -> bool:
+    """A flow file of a directory: *.yaml or *.yml whose name does not start with "_"."""
+    return name.endswith((".yaml", ".yml")) and not name.startswith("_") and "/" not in name
+
+
+def load_files(files: dict[str, str], where: str = "the flow set") -> tuple[FlowSet, list[Problem]]:
+    """As load_dir, from the texts of the files ({"patent.yaml": "...", "_settings.yaml": "..."}): the
+    flow set kept in the database is read exactly as the same files in a directory would be."""
+    problems: list[Problem] = []
+    settings = load_settings_text("_settings.yaml", files.get("_settings.yaml"), problems)
+    flows: dict[str, Flow] = {}
+    broken: set[str] = set()
+    for name in sorted(files):
+        if not is_flow_file(name):
+            continue
+        flow = load_flow_text(name, files[name], problems, broken)
+        if flow is None:
+            continue
+        if flow.id in flows:
+            other = flows[flow.id].file
+            problems.append(Problem(name, None, "id", f"flow '{flow.id}' is also defined in {other}"))
+            continue
+        flows[flow.id] = flow
+    if not flows and not broken:
+        problems.append(Problem(where, None, None, "holds no flow files"))
     return FlowSet(flows=flows, settings=settings, broken=broken), problems
