@@ -9,13 +9,14 @@ as the approved template first, or held until the migrant writes, never dropped.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from aiohttp import web
+from aiohttp import ClientError, web
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from twilio.base.exceptions import TwilioRestException
@@ -35,6 +36,9 @@ LIMIT = 1600  # characters in one WhatsApp message through Twilio
 WINDOW = dt.timedelta(hours=24)
 TWILIO_API = "https://api.twilio.com"
 OUTSIDE_WINDOW = 63016  # Twilio: "outside the allowed window", freeform message refused
+# What a failed request to Twilio can raise besides its own errors: worth retrying with backoff.
+NETWORK_ERRORS = (OSError, TimeoutError, ClientError)
+PROGRESS = ("sent", "delivered", "read")  # a message's delivery states, in the order they happen
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Country calling codes -> the language to start in; the migrant can change it at once (menu, /lang).
 COUNTRY_LANG = (("998", "uz"), ("992", "tg"), ("996", "ky"), ("7", "ru"))
@@ -72,16 +76,28 @@ def guess_lang(phone: str) -> str | None:
 
 
 class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """twilio's async HTTP client, pointed at TWILIO_API_BASE_URL (a proxy, or the tests' fake server)."""
+    """twilio's async HTTP client, pointed at TWILIO_API_BASE_URL (a proxy, or the tests' fake server).
+
+    Two repairs of twilio's own: its timeout is kept but never applied (aiohttp then waits for ever, and
+    one hung request would stall the whole outbox), and it authenticates with aiohttp's BasicAuth, which
+    is deprecated (gone in aiohttp 4): the Authorization header is set here instead."""
 
     def __init__(self, base_url: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+    async def request(self, method: str, url: str, params: Any = None, data: Any = None,
+                      headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
+                      timeout: float | None = None,  # noqa: ASYNC109 (twilio's own signature)
+                      allow_redirects: bool = False) -> Response:
         if url.startswith(TWILIO_API) and self.base_url != TWILIO_API:
             url = self.base_url + url[len(TWILIO_API):]
-        return cast(Response, await super().request(method, url, *args, **kwargs))
+        headers = dict(headers or {})
+        if auth is not None:
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        return cast(Response, await super().request(method, url, params=params, data=data, headers=headers,
+                                                    timeout=timeout or self.timeout,
+                                                    allow_redirects=allow_redirects))
 
 
 def make_client(account_sid: str, auth_token: str, api_base_url: str) -> Client:
@@ -111,8 +127,8 @@ class WhatsAppSender:
                 if exc.code == OUTSIDE_WINDOW:
                     await self._outside_window(address, refused=True)
                 raise _translate(exc, index - done) from exc
-            except (OSError, TimeoutError) as exc:
-                raise Transient(str(exc), index - done) from exc
+            except NETWORK_ERRORS as exc:
+                raise Transient(f"{type(exc).__name__}: {exc}", index - done) from exc
         return sid
 
     async def _create(self, address: str, **fields: Any) -> str:
@@ -140,6 +156,8 @@ class WhatsAppSender:
                                    content_variables=self.template_variables or None)
             except TwilioRestException as exc:
                 raise _translate(exc, 0) from exc
+            except NETWORK_ERRORS as exc:
+                raise Transient(f"{type(exc).__name__}: {exc}") from exc
             async with self.db.begin() as conn:
                 await conn.execute(update(channel_t).where(cc.channel == CHANNEL, cc.external_id == address)
                                    .values(window_notice_at=self.clock()))
@@ -214,8 +232,12 @@ class WhatsAppChannel:
             values["error"] = f"Twilio error {code}"
         if code == str(OUTSIDE_WINDOW):  # refused for the window: hold it until the migrant writes again
             values.update(status="held", sent_at=None, error=f"outside the 24-hour window (Twilio {code})")
+        query = update(outbox_t).where(o.channel == CHANNEL, o.external_id == sid)
+        if values["status"] in PROGRESS:  # callbacks may arrive out of order: a late one never moves a row back
+            later = (*PROGRESS[PROGRESS.index(values["status"]) + 1:], "failed", "undelivered", "held")
+            query = query.where(o.status.not_in(later))
         async with self.db.begin() as conn:
-            await conn.execute(update(outbox_t).where(o.channel == CHANNEL, o.external_id == sid).values(**values))
+            await conn.execute(query.values(**values))
         if code == str(OUTSIDE_WINDOW):
             log.info("whatsapp message %s refused outside the window; held", sid)
         return web.Response(text="")
