@@ -29,6 +29,10 @@ LANG_NAMES = {"ru": "Русский", "uz": "Oʻzbekcha", "tg": "Тоҷикӣ", 
 CHANNELS = ("telegram", "whatsapp", "web", "terminal")
 WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer-service window
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Typed request keys: aiohttp warns about plain strings (NotAppKeyWarning), once per key and process.
+STAFF = web.RequestKey("staff", Staff)
+CSRF = web.RequestKey("csrf", str)
+FLASH = web.RequestKey[str | None]("flash")
 
 
 class Console:
@@ -42,8 +46,8 @@ class Console:
     # -- plumbing --------------------------------------------------------------------------------
 
     def render(self, name: str, request: web.Request, status: int = 200, **context: Any) -> web.Response:
-        html = self.env.get_template(name).render(me=request.get("staff"), csrf=request.get("csrf"),
-                                                  flash=request.get("flash"), path=request.path,
+        html = self.env.get_template(name).render(me=request.get(STAFF), csrf=request.get(CSRF),
+                                                  flash=request.get(FLASH), path=request.path,
                                                   lang_names=LANG_NAMES, **context)
         return web.Response(text=html, content_type="text/html", charset="utf-8", status=status,
                             headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
@@ -57,8 +61,8 @@ class Console:
         session = await aiohttp_session.get_session(request)
         if "csrf" not in session:
             session["csrf"] = csrf_token()
-        request["csrf"] = session["csrf"]
-        request["flash"] = session.pop("flash", None)
+        request[CSRF] = session["csrf"]
+        request[FLASH] = session.pop("flash", None)
         if request.method == "POST":
             form = await request.post()
             given = form.get("_csrf") or request.headers.get("X-CSRF-Token")
@@ -73,11 +77,11 @@ class Console:
                 if request.method == "GET" and not request.path.startswith("/console/events"):
                     raise web.HTTPFound(f"/console/login?next={request.path_qs}")
                 return web.Response(status=401, text="Log in first.")
-            request["staff"] = staff
+            request[STAFF] = staff
         return await handler(request)
 
     def me(self, request: web.Request, role: str = "mediator") -> Staff:
-        staff = cast(Staff, request["staff"])
+        staff = request[STAFF]
         if not staff.has(role):
             raise web.HTTPForbidden(text=f"This page is for the {role} role.")
         return staff
