@@ -121,9 +121,12 @@ class Understanding:
         if not ranked:
             return Analysis(text, skel, lang, None, "none", None, None, 0.0)
         best, score = ranked[0]
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
         topic = self.answers[best].topic
-        if score >= th.SURE or (score >= th.ANSWER and score - second >= th.MARGIN * score):
+        # the lead over the next answer on another topic, and over the next answer on the same topic
+        other = next((s for n, s in ranked[1:] if self.answers[n].topic != topic), 0.0)
+        sibling = next((s for n, s in ranked[1:] if self.answers[n].topic == topic), 0.0)
+        leads = score - other >= th.MARGIN * score and score - sibling >= th.SIBLING_MARGIN * score
+        if score >= th.SURE or (score >= th.ANSWER and leads):
             action = "handoff" if self.escalates(best) else "answer"
             return Analysis(text, skel, lang, None, action, best, topic, score, ranked=top)
         if score >= th.CLARIFY:

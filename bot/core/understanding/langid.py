@@ -174,7 +174,7 @@ class LanguageDetector:
 # Softmax temperature over the length-normalised log-likelihoods, and the nudge a chosen language gets;
 # see thresholds.py for how the confidence is used.
 TEMPERATURE = 1.0
-PRIOR_BONUS = 0.5
+PRIOR_BONUS = 1.0
 
 
 def flow_texts(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

@@ -7,10 +7,12 @@ taken out of the index and asked as a question; see benchmarks/matching.py --loo
 
 from __future__ import annotations
 
-# A confident answer: the best answer's score is at least ANSWER, and it leads the next answer by at
-# least MARGIN of its own score (or the best score is at least SURE, whatever the margin).
+# A confident answer: the best answer's score is at least ANSWER, and it leads the next answer on
+# another topic by at least MARGIN of its own score and the next answer on its own topic by at least
+# SIBLING_MARGIN (or the best score is at least SURE, whatever the margins).
 ANSWER = 0.22
 MARGIN = 0.15
+SIBLING_MARGIN = 0.08  # the lead needed over another answer on the same topic
 SURE = 0.38
 # A close call: "did you mean" with up to CLARIFY_OPTIONS answers scoring at least CLARIFY and at least
 # CLARIFY_SPREAD times the best one.
