@@ -90,9 +90,10 @@ class HandoffService:
     def outside_hours(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
         hours = self.policy.hours
         first, last = hours.span()
-        span = self.texts.gettext(lang or "ru", t.WEEKDAYS[first])
+        language = lang or t.DEFAULT_LANG
+        span = self.texts.gettext(language, t.WEEKDAYS[first])
         if last != first:
-            span += "–" + self.texts.gettext(lang or "ru", t.WEEKDAYS[last])
+            span += "–" + self.texts.gettext(language, t.WEEKDAYS[last])
         span += f" {hours.start:%H:%M}–{hours.end:%H:%M}"
         when = format_datetime(hours.next_open(now), "d MMMM, HH:mm", tzinfo=hours.tz,
                                locale=BABEL.get(lang or "ru", "ru"))

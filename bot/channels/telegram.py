@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 LIMIT = 4096  # UTF-16 code units in one message
 LANGS = ("ru", "uz", "tg", "ky")
+DEFAULT_LANG = "ru"  # the command menu for everyone whose Telegram speaks none of our languages
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 COMMANDS = [
@@ -252,7 +253,8 @@ class TelegramChannel:
     async def set_commands(self) -> None:
         """The command menu in each language (and Russian for everyone else)."""
         for lang in (None, *LANGS):
-            commands = [BotCommand(command=name, description=self.texts.gettext(lang or "ru", text))
+            language = lang or DEFAULT_LANG
+            commands = [BotCommand(command=name, description=self.texts.gettext(language, text))
                         for name, text in COMMANDS]
             await self.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
 
