@@ -68,6 +68,9 @@
   }
 
   const source = new EventSource("/console/events");
+  // A submitted form is already loading the next page (with its one-time message); a reload for an
+  // event of our own action would race it and lose that message.
+  document.addEventListener("submit", () => source.close());
   source.onmessage = (ev) => {
     const event = JSON.parse(ev.data);
     if (event.type === "sla") {
