@@ -58,13 +58,16 @@ class FakeTwilio:
     failures: list[Failure] = field(default_factory=list)
     sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     delay: float = 0.0  # seconds before each answer
+    in_flight: int = 0
+    most_in_flight: int = 0  # the most requests answered at the same time
     url: str = ""
     _runner: web.AppRunner | None = None
     _sent: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def fail(self, status: int, code: int | None = None, message: str = "failure", times: int = 1,
              after: int = 0) -> None:
-        """The next `times` creates (after letting `after` through) answer `status` with Twilio's `code`."""
+        """The next `times` creates (after letting `after` through) answer `status` with Twilio's `code`;
+        status 0 drops the connection instead."""
         self.failures.extend(Failure(status, code, message, after if i == 0 else 0) for i in range(times))
 
     def sent(self, to: str | None = None) -> list[dict[str, Any]]:
@@ -107,11 +110,20 @@ class FakeTwilio:
         form["_path"] = request.path
         form["_authorization"] = request.headers.get("Authorization", "")
         self.requests.append(form)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
         if request.match_info["sid"] != ACCOUNT_SID:
             return web.json_response({"code": 20404, "message": "not found", "status": 404}, status=404)
         failure = self._failure()
+        if failure is not None and failure.status == 0:  # the connection drops without an answer
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError
         if failure is not None:
             return web.json_response({"code": failure.code, "message": failure.message, "status": failure.status,
                                       "more_info": "https://www.twilio.com/docs/errors"}, status=failure.status)
@@ -214,6 +226,15 @@ class Stack:
         return self.fake.bodies(phone)[before:]
 
 
+async def work(worker: OutboxWorker, stop: asyncio.Event, idle: float = 0.02) -> None:
+    """OutboxWorker.run's loop, stopping between rounds: cancelling the worker in the middle of a query
+    lets aiosqlite's thread answer a closed event loop after the test (an unraisable error in the next one)."""
+    while not stop.is_set():
+        if not await worker.run_once():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle)
+
+
 @contextlib.asynccontextmanager
 async def whatsapp_stack(service: ConversationService, flows: FlowSet, texts: Catalogs, *,
                          limits: Limits | None = None, clock: Callable[[], dt.datetime] | None = None,
@@ -235,16 +256,16 @@ async def whatsapp_stack(service: ConversationService, flows: FlowSet, texts: Ca
     channel.setup_routes(app)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    tasks: list[asyncio.Task[None]] = []
-    if run_worker:
-        tasks.append(asyncio.create_task(worker.run(idle=0.02), name="outbox"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(work(worker, stop), name="outbox") if run_worker else None
     try:
         async with aiohttp.ClientSession() as http:
             yield Stack(fake, client, sender, channel, worker, service, http, str(server.make_url("")).rstrip("/"))
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if task is not None:
+            stop.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, 5)
         await client.http_client.close()
         await server.close()
         await fake.stop()

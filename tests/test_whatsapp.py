@@ -101,8 +101,8 @@ async def test_patent_payment_date_in_each_language(lang: str, wa: Stack, flows:
     assert await count(db, InboxEvent) == 7  # every message stored once
 
 
-@pytest.mark.parametrize("typed", ["2", "2.", " 2 ", "2)", "label", "LABEL", "label with spaces"])
-@pytest.mark.parametrize("lang", ["uz", "ky"])
+@pytest.mark.parametrize(("typed", "lang"), [("2", "uz"), ("2.", "ky"), (" 2 ", "tg"), ("2)", "ru"), ("label", "uz"),
+                                             ("LABEL", "ky"), ("label with spaces", "tg")])
 async def test_an_option_is_chosen_by_number_or_by_words(typed: str, lang: str, wa: Stack, flows: FlowSet) -> None:
     phone = PHONES[lang]
     await wa.exchange(phone, HELLO[lang])

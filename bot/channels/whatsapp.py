@@ -52,8 +52,9 @@ def split_text(text: str, limit: int = LIMIT) -> list[str]:
     rest = text
     while len(rest) > limit:
         window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        cut = cut if cut > limit // 3 else limit
+        # the last paragraph break, else the last line break, else the last space (each only past the
+        # first third, so that parts stay long), else the window's end
+        cut = next((at for sep in ("\n\n", "\n", " ") if (at := window.rfind(sep)) > limit // 3), limit)
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
