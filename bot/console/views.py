@@ -244,8 +244,8 @@ class Console:
         me = self.me(request)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                                "X-Accel-Buffering": "no"})
-        await response.prepare(request)
-        async with self.events.subscribe() as queue:
+        async with self.events.subscribe() as queue:  # before the headers: no event falls in between
+            await response.prepare(request)
             await response.write(b": connected\n\n")
             while True:
                 try:
