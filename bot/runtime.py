@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.engine import Engine
-from bot.flowspec import FlowSet, load
+from bot.flows_db.reload import EngineCache, FlowReloader
+from bot.flows_db.store import FlowStore, read_dir
+from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.settings import Settings
@@ -24,18 +26,48 @@ class Runtime:
     flows: FlowSet
     service: ConversationService
     texts: Catalogs
+    store: FlowStore | None = None  # flow versions in the database
+    reloader: FlowReloader | None = None  # switches the service to a newly published version
+    flow_version: int = 0  # the version served
 
     async def close(self) -> None:
         await self.db.dispose()
 
 
 async def create_runtime(settings: Settings) -> Runtime:
-    """Raises FlowError when the flow files are invalid: the hotline never serves a broken flow set."""
-    flows = load(settings.flows_dir)
+    """Serves the newest published flow version in the database; on the first start the files in
+    FLOWS_DIR become version 1. Raises FlowError when no version passes the checks: the hotline never
+    serves a broken flow set."""
     url = settings.db_url()
     shown = await upgrade(url)
     log.info("database ready: %s", shown)
     db = create_engine(url)
+    store = FlowStore(db)
+    try:
+        await store.ensure_initial(settings.flows_dir)
+        version, flows = await store.serving()
+    except BaseException:
+        await db.dispose()
+        raise
+    log.info("serving flow version %d (%s, %s)", version.number, version.kind, version.note)
+    if settings.flows_dir.is_dir() and version.files is not None:  # a hint for whoever edits the files
+        on_disk, _ = read_dir(settings.flows_dir)
+        if on_disk and on_disk != version.files:
+            log.warning("the files in %s differ from the published flow version %d, which is served; "
+                        "`hotline flows import %s` publishes the files", settings.flows_dir, version.number,
+                        settings.flows_dir)
     texts = Catalogs(settings.translations_dir)
-    service = ConversationService(db, Engine(flows, texts))
-    return Runtime(settings=settings, db=db, flows=flows, service=service, texts=texts)
+    engines = EngineCache(texts)
+    assert version.files is not None
+    engine = Engine(flows, texts)
+    engines.put(version.files, engine)
+    service = ConversationService(db, engine)
+    runtime = Runtime(settings=settings, db=db, flows=flows, service=service, texts=texts, store=store,
+                      flow_version=version.number)
+
+    def switched(number: int, flowset: FlowSet) -> None:
+        runtime.flows, runtime.flow_version = flowset, number
+
+    runtime.reloader = FlowReloader(store, service, texts, current=version.number, on_switch=switched,
+                                    interval=settings.flows_reload_seconds, engines=engines)
+    return runtime

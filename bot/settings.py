@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty = the embedded SQLite file")
     redis_url: str = ""
     flows_dir: Path = PROJECT_DIR / "flows"
+    review_period_months: int = 6  # the editor flags answers whose facts were reviewed longer ago
+    flows_reload_seconds: float = 2.0  # how often each process looks for a newly published flow version
     translations_dir: Path = PROJECT_DIR / "translations"
     http_host: str = "127.0.0.1"
     http_port: int = 8080

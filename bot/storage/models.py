@@ -183,3 +183,31 @@ class AuditLog(Base):
     staff_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class FlowVersion(Base):
+    """A published flow set: the exact texts of its files, so exporting it gives the same bytes back.
+    The newest number is served; older ones are archived (a rollback publishes an old text again)."""
+
+    __tablename__ = "flow_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)  # 1, 2, 3 ... (what staff see)
+    status: Mapped[str] = mapped_column(String(16), default="published")  # published | archived
+    kind: Mapped[str] = mapped_column(String(16))  # initial | import | publish | rollback
+    files: Mapped[dict[str, Any]] = mapped_column()  # file name -> its text, e.g. {"patent.yaml": "..."}
+    author_id: Mapped[int | None] = mapped_column(Integer)  # the staff member; None from the command line
+    author: Mapped[str] = mapped_column(String(128), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    based_on: Mapped[int | None] = mapped_column(Integer)  # the version the change started from
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FlowDraft(Base):
+    """One editor's unpublished changes: the whole flow set's texts, started from `base_version`."""
+
+    __tablename__ = "flow_draft"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), unique=True)
+    base_version: Mapped[int] = mapped_column(Integer)
+    files: Mapped[dict[str, Any]] = mapped_column()
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
