@@ -15,6 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels import webchat
 from bot.console.auth import session_key
+from bot.console.editor import MAX_UPLOAD, Editor
+from bot.console.editor import setup as setup_editor
 from bot.console.users import ensure_first_admin
 from bot.console.views import Console
 from bot.console.views import setup as setup_console
@@ -37,12 +39,14 @@ class ConfigError(Exception):
 
 async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME_KEY]
-    return web.json_response({"status": "ok", "flows": len(runtime.flows.flows)})
+    return web.json_response({"status": "ok", "flows": len(runtime.flows.flows), "flow_version": runtime.flow_version})
 
 
 def build_app(runtime: Runtime, console: Console | None = None) -> web.Application:
-    # A little above the longest message we accept, so an oversized one gets our clear 413 message.
-    app = web.Application(client_max_size=max(64 * 1024, runtime.settings.max_message_chars * 8))
+    # A little above the longest message we accept, so an oversized one gets our clear 413 message; with the
+    # console, room for a translators' spreadsheet (the web chat still checks its messages' length itself).
+    limit = max(64 * 1024, runtime.settings.max_message_chars * 8)
+    app = web.Application(client_max_size=max(limit, MAX_UPLOAD + 64 * 1024) if console is not None else limit)
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     webchat.setup(app, runtime.service, runtime.settings.max_message_chars)
@@ -50,6 +54,9 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
         key = session_key(runtime.settings.console_secret_key.get_secret_value()
                           if runtime.settings.console_secret_key else None, DEFAULT_SQLITE.parent / "console.key")
         setup_console(app, console, key)
+        if runtime.store is not None:
+            setup_editor(app, Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
+                                     review_months=runtime.settings.review_period_months))
     return app
 
 
@@ -160,6 +167,8 @@ async def serve(settings: Settings) -> None:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         scheduler.start()
+        reloading = asyncio.create_task(runtime.reloader.run(events), name="flows-reload") \
+            if runtime.reloader else None
         base = f"http://{settings.http_host}:{settings.http_port}"
         extra = f"; {', '.join(started)}" if started else ""
         print(f"hotline: web chat at {base}/ ; mediator console at {base}/console{extra} (Ctrl-C to stop)",
@@ -171,6 +180,9 @@ async def serve(settings: Settings) -> None:
             await asyncio.Event().wait()
         finally:
             scheduler.shutdown(wait=False)
+            if reloading is not None:
+                reloading.cancel()
+                await asyncio.gather(reloading, return_exceptions=True)
             await runner.cleanup()
     await events.close()
     await runtime.close()

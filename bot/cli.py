@@ -43,6 +43,78 @@ def _flows_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flows_import(args: argparse.Namespace) -> int:
+    """Publish a directory of flow files as a new version (refused with the located problems)."""
+    import getpass
+
+    from bot.flows_db.store import FlowStore, read_dir
+    from bot.flowspec import FlowError, check_dir
+    from bot.storage.db import create_engine, upgrade
+
+    directory = Path(args.dir)
+    _, problems = check_dir(directory)  # exactly what `hotline flows check` says
+    files, unreadable = read_dir(directory)
+    errors = [p for p in problems + unreadable if not p.warning]
+    if errors:
+        for problem in errors:
+            print(problem, file=sys.stderr)
+        print(f"{len(errors)} problem(s) in {directory}; nothing was imported", file=sys.stderr)
+        return 1
+    where = str(directory.resolve())
+
+    async def run() -> int:
+        url = get_settings().db_url()
+        await upgrade(url)
+        db = create_engine(url)
+        try:
+            store = FlowStore(db)
+            latest = await store.latest()
+            if latest is not None and latest.files == files:
+                print(f"version {latest.number} is already these files; nothing to import")
+                return 0
+            version = await store.publish(
+                files, kind="import", author=f"command line ({getpass.getuser()})", note=args.note or
+                f"imported from {directory}", based_on=latest.number if latest else None,
+                audit={"directory": where})
+        except FlowError as exc:
+            print(f"{exc}\nnothing was imported", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+        print(f"published as version {version.number}: {len(files)} files from {directory}; "
+              "running hotlines switch to it within seconds")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _flows_export(args: argparse.Namespace) -> int:
+    """Write the published version's files (or --version N's) byte for byte into a directory."""
+    from bot.flows_db.store import FlowStore, Version, write_dir
+    from bot.storage.db import create_engine, upgrade
+
+    async def run() -> Version | None:
+        url = get_settings().db_url()
+        await upgrade(url)
+        db = create_engine(url)
+        try:
+            store = FlowStore(db)
+            return await (store.get(args.version) if args.version else store.latest())
+        finally:
+            await db.dispose()
+
+    version = asyncio.run(run())
+    if version is None or version.files is None:
+        print("no such flow version in the database" if args.version else
+              "no flow version in the database yet (`hotline flows import DIR` or start the hotline once)",
+              file=sys.stderr)
+        return 1
+    removed = write_dir(Path(args.dir), version.files)
+    print(f"version {version.number} ({version.status}): {len(version.files)} files written to {args.dir}"
+          + (f"; removed {', '.join(removed)}" if removed else ""))
+    return 0
+
+
 def _chat(args: argparse.Namespace) -> int:
     from bot.channels.terminal import run_chat
 
@@ -171,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--contact", help="continue as this contact (default: a new contact each run)")
     chat.set_defaults(func=_chat)
 
-    flows = sub.add_parser("flows", help="flow files: check, diagram").add_subparsers(
+    flows = sub.add_parser("flows", help="flow files: check, diagram, import, export").add_subparsers(
         dest="flows_command", required=True)
     check = flows.add_parser("check", help="validate a flow directory (default: FLOWS_DIR)")
     check.add_argument("dir", nargs="?")
@@ -180,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("flow")
     diagram.add_argument("--dir")
     diagram.set_defaults(func=_flows_diagram)
+    flows_import = flows.add_parser("import", help="publish a directory of flow files as a new version "
+                                                   "(checked first, as `flows check` does)")
+    flows_import.add_argument("dir")
+    flows_import.add_argument("--note", help="what changed, for the history (default: imported from DIR)")
+    flows_import.set_defaults(func=_flows_import)
+    flows_export = flows.add_parser("export", help="write the published flow version's files into a directory")
+    flows_export.add_argument("dir")
+    flows_export.add_argument("--version", type=int, help="an earlier version's number (default: the published one)")
+    flows_export.set_defaults(func=_flows_export)
 
     users = sub.add_parser("users", help="console accounts").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", help="create an account (prints a new password unless --password-stdin)")

@@ -1,0 +1,741 @@
+"""The flow editor in the console (roles editor and admin): the flows with their problems at a glance,
+a page per flow with every node's texts in four languages side by side, drafts per editor, a preview that
+runs the draft as a migrant would see it, publish, history with diffs, rollback, spreadsheets for
+translators, and the audit log (admins).
+
+Edits go into the editor's draft (the whole flow set's file texts, changed in ruamel.yaml round-trip mode
+so comments and order stay); nothing reaches migrants before "Publish", which is refused while the checks
+of `hotline flows check` find errors. Publishing adds a version; every process switches to it within
+seconds (bot.flows_db.reload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import datetime as dt
+import difflib
+import logging
+import re
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from ruamel.yaml.comments import CommentedMap
+
+from bot.console.views import Console
+from bot.core.engine import Engine
+from bot.core.model import LANG_CHOICES, ConvState, Inbound, Profile
+from bot.flows_db import sheets
+from bot.flows_db.reload import EngineCache, FlowReloader
+from bot.flows_db.store import EVENT, Files, FlowStore, changed_files, errors, files_key, merge, validate
+from bot.flows_db.yamledit import (
+    L10N_FIELDS,
+    TARGET_FIELDS,
+    EditError,
+    FlowDoc,
+    add_option,
+    lines,
+    move_option,
+    remove_option,
+    resolve,
+    set_bool,
+    set_date,
+    set_examples,
+    set_l10n,
+    set_list,
+    set_scalar,
+    set_target,
+)
+from bot.flowspec import FlowError, FlowSet, Problem
+from bot.flowspec.loader import SCHEMA, is_flow_file, parse_yaml
+from bot.flowspec.model import LANGS, PRIORITIES, QUEUES
+from bot.flowspec.taxonomy import topics
+from bot.i18n import Catalogs
+from bot.storage.models import utcnow
+from handoff.service import Staff
+
+log = logging.getLogger(__name__)
+FLOW_RE = r"[a-z][a-z0-9_]{0,39}"
+ADDABLE = ("answer", "menu", "ask", "handoff", "goto")
+TECHNICAL = ("expect", "save_as", "scope", "ask_again", "min", "max", "when", "retries", "on", "calculator",
+             "inputs")
+MAX_NOTE = 500
+MAX_UPLOAD = 4 * 1024 * 1024
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.month - 1 - months, 12)
+    year += day.year
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass
+class Checked:
+    """A flow set with its problems, indexed for the pages."""
+
+    files: Files
+    flowset: FlowSet
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return errors(self.problems)
+
+    def in_file(self, name: str) -> list[Problem]:
+        return [p for p in self.problems if p.file == name]
+
+
+@dataclass
+class Working:
+    """What an editor works on: their draft, or the published version when they have none."""
+
+    files: Files
+    base: int  # the version the draft started from (or the published one)
+    latest: int
+    is_draft: bool
+    updated_at: dt.datetime | None = None
+
+
+@dataclass
+class PreviewChat:
+    key: str  # the flow set it runs
+    lang: str
+    profile: Profile
+    state: ConvState
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+def assign_problems(problems: list[Problem], shown: set[str]) -> dict[str, list[Problem]]:
+    """Each problem at the field it concerns when that field is on the page, else at the nearest field
+    that contains it, else at the node ("" key)."""
+    out: dict[str, list[Problem]] = defaultdict(list)
+    for p in problems:
+        key = p.field or ""
+        while key and key not in shown:
+            cut = max(key.rfind("."), key.rfind("["))
+            key = key[:cut] if cut > 0 else ""
+        out[key].append(p)
+    return out
+
+
+def shown_fields(node: dict[str, Any]) -> set[str]:
+    """The problem keys the node's form has a place for."""
+    keys = {"type", "options", "examples", "cases", "inputs", *TARGET_FIELDS, *TECHNICAL,
+            "topic", "sources", "reviewed", "summary", "queue", "priority", "feedback"}
+    for name in L10N_FIELDS:
+        keys.add(name)
+        keys.update(f"{name}.{lang}" for lang in LANGS)
+    keys.update(f"examples.{lang}" for lang in LANGS)
+    for i, _ in enumerate(node.get("options") or [], start=1):
+        keys.update({f"options[{i}]", f"options[{i}].label", f"options[{i}].next", f"options[{i}].value"})
+        keys.update(f"options[{i}].label.{lang}" for lang in LANGS)
+    for case in node.get("cases") or {}:
+        keys.add(f"cases.{case}")
+    return keys
+
+
+def text_of(value: Any, lang: str) -> str:
+    if isinstance(value, dict):
+        text = value.get(lang)
+        return "" if text is None else str(text).strip("\n")
+    return ""
+
+
+def diff_files(old: Files, new: Files, old_name: str, new_name: str) -> list[dict[str, Any]]:
+    """A readable unified diff per changed file: [{"file", "lines": [(kind, text)]}]."""
+    out = []
+    for name in changed_files(old, new):
+        rows = []
+        for line in difflib.unified_diff(old.get(name, "").splitlines(), new.get(name, "").splitlines(),
+                                         f"{old_name}/{name}", f"{new_name}/{name}", lineterm="", n=3):
+            kind = ("file" if line.startswith(("---", "+++")) else "hunk" if line.startswith("@@")
+                    else "add" if line.startswith("+") else "del" if line.startswith("-") else "same")
+            rows.append((kind, line))
+        out.append({"file": name, "lines": rows,
+                    "added": sum(1 for k, _ in rows if k == "add"), "removed": sum(1 for k, _ in rows if k == "del")})
+    return out
+
+
+class Editor:
+    def __init__(self, console: Console, store: FlowStore, texts: Catalogs, *, reloader: FlowReloader | None = None,
+                 review_months: int = 6):
+        self.console, self.store, self.texts = console, store, texts
+        self.reloader = reloader
+        self.review_months = review_months
+        self._checked: OrderedDict[str, Checked] = OrderedDict()
+        # the preview's engines; shared with the reloader, so a previewed draft is served without a rebuild
+        self.engines = reloader.engines if reloader is not None else EngineCache(texts)
+        self.previews: dict[int, PreviewChat] = {}
+
+    def today(self) -> dt.date:
+        return utcnow().date()
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def me(self, request: web.Request, role: str = "editor") -> Staff:
+        return self.console.me(request, role)
+
+    def render(self, name: str, request: web.Request, **context: Any) -> web.Response:
+        return self.console.render(name, request, langs=LANGS, **context)
+
+    async def flash(self, request: web.Request, text: str) -> None:
+        await self.console.flash(request, text)
+
+    async def check(self, files: Files) -> Checked:
+        """The checks of `hotline flows check`, remembered for the last few flow sets seen."""
+        key = files_key(files)
+        if key in self._checked:
+            self._checked.move_to_end(key)
+            return self._checked[key]
+        flowset, problems = await asyncio.to_thread(validate, files)
+        checked = Checked(files, flowset, problems)
+        self._checked[key] = checked
+        while len(self._checked) > 8:
+            self._checked.popitem(last=False)
+        return checked
+
+    async def working(self, me: Staff) -> Working:
+        latest = await self.store.latest()
+        if latest is None or latest.files is None:
+            raise web.HTTPServiceUnavailable(text="No flow version in the database yet.")
+        draft = await self.store.draft(me.id)
+        if draft is not None:
+            return Working(draft.files, draft.base_version, latest.number, True, draft.updated_at)
+        return Working(latest.files, latest.number, latest.number, False)
+
+    async def save(self, me: Staff, work: Working, files: Files) -> None:
+        await self.store.save_draft(me.id, work.base, files)
+
+    def file_of(self, work: Working, flow_id: str) -> str:
+        for name in (f"{flow_id}.yaml", f"{flow_id}.yml"):
+            if name in work.files:
+                return name
+        raise web.HTTPNotFound(text=f"No flow '{flow_id}'.")
+
+    def stale(self, checked: Checked) -> dict[str, list[tuple[str, dt.date]]]:
+        """Answers per flow whose facts were last reviewed before the review period."""
+        cutoff = months_before(self.today(), self.review_months)
+        out: dict[str, list[tuple[str, dt.date]]] = defaultdict(list)
+        for node in checked.flowset.nodes():
+            if node.type == "answer" and node.reviewed is not None and node.reviewed < cutoff:
+                out[node.flow].append((node.id, node.reviewed))
+        return out
+
+    # -- the list of flows -------------------------------------------------------------------------
+
+    async def index(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        work = await self.working(me)
+        checked = await self.check(work.files)
+        stale = self.stale(checked)
+        flows = []
+        for name in sorted(work.files):
+            if not is_flow_file(name):
+                continue
+            data, _ = parse_yaml(work.files[name], name)
+            flow_id = str(data.get("id")) if isinstance(data, dict) and data.get("id") else name.rsplit(".", 1)[0]
+            problems = checked.in_file(name)
+            missing = {lang: sum(1 for p in problems if not p.warning and p.field
+                                 and p.field.endswith(f".{lang}") and p.message in ("missing", "is empty"))
+                       for lang in LANGS}
+            flow = checked.flowset.flows.get(flow_id)
+            answers = [n for n in flow.nodes.values() if n.type == "answer"] if flow else []
+            no_examples = {lang: sum(1 for n in answers if n.topic != "out_of_scope" and not n.examples.get(lang))
+                           for lang in LANGS}
+            flows.append({
+                "id": flow_id, "file": name, "title": text_of(data.get("title") if isinstance(data, dict) else None,
+                                                             "ru") or flow_id,
+                "nodes": len(flow.nodes) if flow else None, "errors": len(errors(problems)),
+                "warnings": sum(1 for p in problems if p.warning), "missing": missing, "no_examples": no_examples,
+                "stale": stale.get(flow_id, []), "changed": False})
+        other = [p for p in checked.problems if not is_flow_file(p.file)]
+        changed: list[str] = []
+        conflicts: list[str] = []
+        if work.is_draft:
+            base = await self.store.get(work.base)
+            latest = await self.store.get(work.latest)
+            if base and latest and base.files is not None and latest.files is not None:
+                changed = changed_files(base.files, work.files)
+                _, conflicts = merge(base.files, work.files, latest.files)
+            for f in flows:
+                f["changed"] = f["file"] in changed
+        return self.render("editor_list.html", request, work=work, flows=flows, other=other,
+                           errors=len(checked.errors), changed=changed, conflicts=conflicts,
+                           review_months=self.review_months)
+
+    # -- one flow ------------------------------------------------------------------------------
+
+    async def flow(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        flow_id = request.match_info["flow"]
+        work = await self.working(me)
+        name = self.file_of(work, flow_id)
+        checked = await self.check(work.files)
+        try:
+            doc = FlowDoc(work.files[name], name)
+            nodes_raw = doc.nodes
+        except EditError as exc:
+            await self.flash(request, str(exc))
+            raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}/yaml") from exc
+        problems = checked.in_file(name)
+        by_node: dict[str | None, list[Problem]] = defaultdict(list)
+        for p in problems:
+            by_node[p.node].append(p)
+        # every node of the flow set, for the lists of targets
+        targets: list[str] = []
+        for other in sorted(work.files):
+            if not is_flow_file(other):
+                continue
+            data, _ = parse_yaml(work.files[other], other)
+            if isinstance(data, dict) and isinstance(data.get("nodes"), dict):
+                fid = str(data.get("id"))
+                targets.extend(f"{fid}.{n}" for n in data["nodes"])
+        own = [t for t in targets if t.startswith(f"{flow_id}.")]
+        targets = own + [t for t in targets if not t.startswith(f"{flow_id}.")]
+        shared = self.shared(nodes_raw)
+        cutoff = months_before(self.today(), self.review_months)
+        nodes = []
+        for node_id, raw in nodes_raw.items():
+            raw = raw if isinstance(raw, dict) else {}
+            nodes.append({
+                "id": str(node_id), "raw": raw, "type": str(raw.get("type", "?")),
+                "problems": assign_problems(by_node.get(str(node_id), []), shown_fields(raw)),
+                "shared": shared.get(str(node_id), {}),
+                "technical": [(k, raw[k]) for k in TECHNICAL if k in raw],
+                "stale": isinstance(raw.get("reviewed"), dt.date) and raw["reviewed"] < cutoff,
+            })
+        return self.render("editor_flow.html", request, work=work, flow_id=flow_id, file=name, doc=doc.data,
+                           nodes=nodes, file_problems=by_node.get(None, []), targets=targets,
+                           topics=topics(), queues=QUEUES, priorities=PRIORITIES, addable=ADDABLE,
+                           text_of=text_of, resolve=resolve, errors=len(checked.errors),
+                           review_months=self.review_months)
+
+    @staticmethod
+    def shared(nodes: CommentedMap) -> dict[str, dict[str, list[str]]]:
+        """Texts and option lists used by several nodes (YAML anchors): node -> field -> the others."""
+        users: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for node_id, raw in nodes.items():
+            if isinstance(raw, dict):
+                for name in (*L10N_FIELDS, "options"):
+                    if isinstance(raw.get(name), dict | list):
+                        users[id(raw[name])].append((str(node_id), name))
+        out: dict[str, dict[str, list[str]]] = defaultdict(dict)
+        for group in users.values():
+            if len(group) > 1:
+                for node_id, name in group:
+                    out[node_id][name] = [n for n, _ in group if n != node_id]
+        return out
+
+    async def node_save(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        flow_id, node_id = request.match_info["flow"], request.match_info["node"]
+        form = await request.post()
+        work = await self.working(me)
+        name = self.file_of(work, flow_id)
+        anchor = f"n-{node_id}"
+        try:
+            doc = FlowDoc(work.files[name], name)
+            node = doc.node(node_id)
+            changed = apply_form(node, form, flow_id)
+            action = str(form.get("action", "save"))
+            start = str(doc.data.get("start") or "")
+            if action in ("up", "down"):
+                changed |= doc.move_node(node_id, -1 if action == "up" else 1)
+            elif action == "remove":
+                doc.remove_node(node_id)
+                changed, anchor = True, "nodes"
+            elif action == "opt-add":
+                add_option(node, start)
+                changed = True
+            elif (m := re.fullmatch(r"opt-(remove|up|down)-(\d+)", action)) is not None:
+                index = int(m.group(2)) - 1
+                if m.group(1) == "remove":
+                    changed |= remove_option(node, index)
+                else:
+                    changed |= move_option(node, index, -1 if m.group(1) == "up" else 1)
+        except EditError as exc:
+            await self.flash(request, f"Not saved: {exc}")
+            raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}") from exc
+        if changed:
+            files = dict(work.files)
+            files[name] = doc.dump()
+            await self.save(me, work, files)
+            checked = await self.check(files)
+            mine = [p for p in checked.problems if p.file == name and p.node == node_id and not p.warning]
+            await self.flash(request, f"Saved in your draft. {len(mine)} problem(s) in this node, "
+                                      f"{len(checked.errors)} in the whole flow set." if mine or checked.errors
+                             else "Saved in your draft. No problems: it can be published.")
+        else:
+            await self.flash(request, "Nothing changed.")
+        raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}")
+
+    async def flow_save(self, request: web.Request) -> web.Response:
+        """The flow's own fields (title, start) and adding a node."""
+        me = self.me(request)
+        flow_id = request.match_info["flow"]
+        form = await request.post()
+        work = await self.working(me)
+        name = self.file_of(work, flow_id)
+        anchor = "top"
+        try:
+            doc = FlowDoc(work.files[name], name)
+            if form.get("action") == "add":
+                node_id = str(form.get("id", "")).strip()
+                doc.add_node(node_id, str(form.get("type", "answer")), str(form.get("after", "")) or None,
+                             str(doc.data.get("start") or node_id))
+                changed, anchor = True, f"n-{node_id}"
+            else:
+                changed = set_l10n(doc.data, "title", {lang: str(form[f"title.{lang}"])
+                                                       for lang in LANGS if f"title.{lang}" in form})
+                start = str(form.get("start", ""))
+                if start and str(doc.data.get("start")) != start:
+                    doc.data["start"] = start
+                    changed = True
+        except EditError as exc:
+            await self.flash(request, f"Not saved: {exc}")
+            raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}") from exc
+        if changed:
+            files = dict(work.files)
+            files[name] = doc.dump()
+            await self.save(me, work, files)
+            await self.flash(request, "Saved in your draft.")
+        raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}")
+
+    async def yaml_page(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        flow_id = request.match_info["flow"]
+        work = await self.working(me)
+        name = self.file_of(work, flow_id)
+        checked = await self.check(work.files)
+        return self.render("editor_yaml.html", request, work=work, flow_id=flow_id, file=name,
+                           text=work.files[name], problems=checked.in_file(name))
+
+    async def yaml_save(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        flow_id = request.match_info["flow"]
+        form = await request.post()
+        work = await self.working(me)
+        name = self.file_of(work, flow_id)
+        text = str(form.get("text", "")).replace("\r\n", "\n")
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if text != work.files[name]:
+            files = dict(work.files)
+            files[name] = text
+            await self.save(me, work, files)
+            checked = await self.check(files)
+            count = len(errors(checked.in_file(name)))
+            await self.flash(request, f"Saved in your draft; {count} error(s) in {name}." if count
+                             else "Saved in your draft.")
+        raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}/yaml")
+
+    # -- draft, publish, history, rollback -------------------------------------------------------
+
+    async def discard(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        await self.store.discard_draft(me.id)
+        self.previews.pop(me.id, None)
+        await self.flash(request, "Your draft was discarded; you see the published version.")
+        raise web.HTTPSeeOther("/console/flows")
+
+    async def draft_diff(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        work = await self.working(me)
+        latest = await self.store.get(work.latest)
+        assert latest is not None and latest.files is not None
+        base = await self.store.get(work.base)
+        merged, conflicts = merge(base.files if base and base.files is not None else latest.files, work.files,
+                                  latest.files)
+        return self.render("editor_diff.html", request, title="Your changes",
+                           subtitle=f"your draft compared with the published version {latest.number}",
+                           diffs=diff_files(latest.files, merged, f"v{latest.number}", "draft"), version=None,
+                           conflicts=conflicts)
+
+    async def publish(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        form = await request.post()
+        note = " ".join(str(form.get("note", "")).split())[:MAX_NOTE]
+        work = await self.working(me)
+        if not work.is_draft:
+            await self.flash(request, "You have no draft: change something first.")
+            raise web.HTTPSeeOther("/console/flows")
+        if not note:
+            await self.flash(request, "Not published: write a short note saying what changed and why.")
+            raise web.HTTPSeeOther("/console/flows")
+        base, latest = await self.store.get(work.base), await self.store.get(work.latest)
+        assert latest is not None and latest.files is not None
+        files, conflicts = merge(base.files if base and base.files is not None else latest.files, work.files,
+                                 latest.files)
+        if conflicts and not form.get("overwrite"):
+            await self.flash(request, f"Not published: {', '.join(conflicts)} changed in version {latest.number} "
+                                      "since your draft began. Look at your changes, then tick 'publish my "
+                                      "version of these files' or discard your draft.")
+            raise web.HTTPSeeOther("/console/flows")
+        if files == latest.files:
+            await self.flash(request, "Your draft is the same as the published version: nothing to publish.")
+            raise web.HTTPSeeOther("/console/flows")
+        checked = await self.check(files)
+        if checked.errors:
+            await self.flash(request, f"Not published: {len(checked.errors)} error(s) remain. They are shown "
+                                      "next to the fields they concern.")
+            raise web.HTTPSeeOther("/console/flows")
+        try:
+            version = await self.store.publish(files, kind="publish", author=me.login, author_id=me.id, note=note,
+                                               based_on=latest.number,
+                                               audit={"files": changed_files(latest.files, files)})
+        except FlowError as exc:
+            await self.flash(request, f"Not published: {exc}")
+            raise web.HTTPSeeOther("/console/flows") from exc
+        await self.store.discard_draft(me.id)
+        await self.announce(version.number)
+        await self.flash(request, f"Published as version {version.number}. Migrants get it now.")
+        raise web.HTTPSeeOther("/console/flows/history")
+
+    async def announce(self, number: int) -> None:
+        """This process switches at once; the others on the event (Redis) or their next look."""
+        if self.reloader is not None:
+            await self.reloader.safe_check()
+        try:
+            await self.console.events.publish({"type": EVENT, "version": number})
+        except Exception:
+            log.exception("could not announce flow version %d", number)
+
+    async def history(self, request: web.Request) -> web.Response:
+        self.me(request)
+        versions = await self.store.history()
+        serving = self.reloader.current if self.reloader else None
+        return self.render("editor_history.html", request, versions=versions, serving=serving)
+
+    async def version(self, request: web.Request) -> web.Response:
+        self.me(request)
+        number = int(request.match_info["number"])
+        version = await self.store.get(number)
+        if version is None or version.files is None:
+            raise web.HTTPNotFound(text=f"No version {number}.")
+        against_raw = request.query.get("against", "")
+        against = int(against_raw) if against_raw.isdigit() else number - 1
+        other = await self.store.get(against) if against else None
+        old_files = other.files if other and other.files is not None else {}
+        return self.render("editor_diff.html", request, title=f"Version {number}",
+                           subtitle=f"compared with version {against}" if other else "the first version",
+                           diffs=diff_files(old_files, version.files, f"v{against}", f"v{number}"),
+                           version=version, conflicts=[])
+
+    async def rollback(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        number = int(request.match_info["number"])
+        form = await request.post()
+        note = " ".join(str(form.get("note", "")).split())[:MAX_NOTE]
+        old, latest = await self.store.get(number), await self.store.latest()
+        if old is None or old.files is None or latest is None or latest.files is None:
+            raise web.HTTPNotFound(text=f"No version {number}.")
+        if old.files == latest.files:
+            await self.flash(request, f"Version {number} is what is published already.")
+            raise web.HTTPSeeOther("/console/flows/history")
+        try:
+            version = await self.store.publish(
+                dict(old.files), kind="rollback", author=me.login, author_id=me.id, based_on=latest.number,
+                note=f"rollback to version {number}" + (f": {note}" if note else ""),
+                audit={"restored": number, "files": changed_files(latest.files, old.files)})
+        except FlowError as exc:
+            await self.flash(request, f"Not rolled back: version {number} fails today's checks: {exc}")
+            raise web.HTTPSeeOther("/console/flows/history") from exc
+        await self.announce(version.number)
+        await self.flash(request, f"Version {number} is live again, as version {version.number}.")
+        raise web.HTTPSeeOther("/console/flows/history")
+
+    # -- preview -------------------------------------------------------------------------------
+
+    async def engine_for(self, checked: Checked) -> Engine:
+        return await self.engines.get(checked.files, checked.flowset)
+
+    async def preview(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        work = await self.working(me)
+        checked = await self.check(work.files)
+        chat = self.previews.get(me.id)
+        return self.render("editor_preview.html", request, work=work, chat=chat, errors=checked.errors[:20],
+                           error_count=len(checked.errors), lang_choices=LANG_CHOICES,
+                           lang=chat.lang if chat else (me.languages[0] if me.languages else "ru"))
+
+    async def preview_send(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        form = await request.post()
+        work = await self.working(me)
+        checked = await self.check(work.files)
+        if checked.errors:
+            await self.flash(request, "The preview runs a flow set without errors: correct them first.")
+            raise web.HTTPSeeOther("/console/flows/preview")
+        engine = await self.engine_for(checked)
+        key = files_key(work.files)
+        chat = self.previews.get(me.id)
+        lang = str(form.get("lang") or (chat.lang if chat else "ru"))
+        if lang not in LANG_CHOICES:
+            lang = "ru"
+        text, payload = str(form.get("text", ""))[:4000], str(form.get("payload", "")) or None
+        if form.get("action") == "restart" or chat is None or chat.lang != lang:
+            base, script = ("uz", "Cyrl") if lang == "uz_cyrl" else (lang, "Latn")
+            chat = PreviewChat(key=key, lang=lang, profile=Profile(lang=base, script=script, notice_shown=True),
+                               state=ConvState())
+            self.previews[me.id] = chat
+            text, payload = "/start", None
+        if chat.key != key:
+            chat.log.append({"who": "system", "text": "Your draft changed; the preview now runs the new version."})
+            chat.key = key
+        chat.log.append({"who": "you", "text": text if not payload else f"[{self.button_label(chat, payload)}]"})
+        inbound = Inbound(channel="preview", user=f"editor-{me.id}", text=text, payload=payload, lang_hint=lang)
+        try:
+            turn = engine.handle(chat.profile, chat.state, inbound, utcnow())
+        except Exception:
+            log.exception("preview failed")
+            chat.log.append({"who": "system", "text": "The preview could not go on from here with this draft; "
+                                                      "it starts again."})
+            chat.profile, chat.state = Profile(lang=chat.profile.lang, script=chat.profile.script,
+                                               notice_shown=True), ConvState()
+            raise web.HTTPSeeOther("/console/flows/preview#end") from None
+        chat.profile, chat.state = turn.profile, turn.state
+        for reply in turn.replies:
+            chat.log.append({"who": "bot", "text": reply.text, "node": reply.node,
+                             "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons]})
+        if turn.handoff is not None:
+            chat.log.append({"who": "system", "text": f"Here the conversation goes to a mediator (queue "
+                                                      f"{turn.handoff.queue}, {turn.handoff.priority}): "
+                                                      f"{turn.handoff.summary}"})
+        if turn.forget:
+            chat.log.append({"who": "system", "text": "Here the migrant's data would be deleted."})
+            chat.profile, chat.state = Profile(lang=chat.profile.lang, notice_shown=True), ConvState()
+        del chat.log[:-200]
+        raise web.HTTPSeeOther("/console/flows/preview#end")
+
+    @staticmethod
+    def button_label(chat: PreviewChat, payload: str) -> str:
+        for entry in reversed(chat.log):
+            for button in entry.get("buttons", []):
+                if button["payload"] == payload:
+                    return str(button["label"])
+        return payload
+
+    # -- spreadsheets for translators -------------------------------------------------------------
+
+    async def texts_export(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        work = await self.working(me)
+        kind = request.match_info["kind"]
+        stamp = f"v{work.base}{'-draft' if work.is_draft else ''}"
+        if kind == "csv":
+            body, ctype = sheets.to_csv(work.files), "text/csv"
+        else:
+            body = await asyncio.to_thread(sheets.to_xlsx, work.files)
+            ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return web.Response(body=body, content_type=ctype, headers={
+            "Content-Disposition": f'attachment; filename="hotline-texts-{stamp}.{kind}"',
+            "Cache-Control": "no-store"})
+
+    async def texts_import(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            await self.flash(request, "Choose a CSV or XLSX file first.")
+            raise web.HTTPSeeOther("/console/flows")
+        data = upload.file.read(MAX_UPLOAD + 1)
+        work = await self.working(me)
+        try:
+            if len(data) > MAX_UPLOAD:
+                raise sheets.SheetError("the file is larger than 4 MB")
+            table = await asyncio.to_thread(sheets.read_table, data, upload.filename or "")
+            files, report = await asyncio.to_thread(sheets.apply_table, work.files, table)
+        except sheets.SheetError as exc:
+            await self.flash(request, f"Not imported: {exc}")
+            raise web.HTTPSeeOther("/console/flows") from exc
+        if report.changes:
+            await self.save(me, work, files)
+        checked = await self.check(files)
+        return self.render("editor_texts.html", request, report=report, filename=upload.filename,
+                           problems=checked.errors, changed=bool(report.changes))
+
+    # -- audit log (admins) ------------------------------------------------------------------------
+
+    async def audit(self, request: web.Request) -> web.Response:
+        self.me(request, "admin")
+        return self.render("editor_audit.html", request, rows=await self.store.audit_log())
+
+
+def apply_form(node: CommentedMap, form: Any, flow_id: str) -> bool:
+    """Put a node form's fields into the node; only fields the form carries, only where they differ."""
+    changed = False
+    allowed = SCHEMA.get(str(node.get("type")), {})  # a field the node's type does not have is not added
+
+    def has(key: str) -> bool:
+        return key in form and (key.partition(".")[0] in allowed or key.partition(".")[0] in node)
+
+    def value(key: str) -> str:
+        return str(form.get(key, ""))
+
+    for name in L10N_FIELDS:
+        given = {lang: value(f"{name}.{lang}") for lang in LANGS if has(f"{name}.{lang}")}
+        if given:
+            changed |= set_l10n(node, name, given)
+    for i, option in enumerate(node.get("options") or [], start=1):
+        if not isinstance(option, CommentedMap):
+            continue
+        key = f"options[{i}]"
+        given = {lang: str(form[f"{key}.label.{lang}"]) for lang in LANGS if f"{key}.label.{lang}" in form}
+        if given:
+            changed |= set_l10n(option, "label", given)
+        if f"{key}.next" in form and node.get("type") == "menu":
+            changed |= set_target(option, "next", str(form[f"{key}.next"]), flow_id)
+        if f"{key}.value" in form and node.get("type") == "ask":
+            changed |= set_scalar(option, "value", str(form[f"{key}.value"]).strip())
+    for name in TARGET_FIELDS:
+        if has(name):
+            changed |= set_target(node, name, value(name), flow_id)
+    cases = node.get("cases")
+    if isinstance(cases, CommentedMap):
+        for case in list(cases):
+            if has(f"cases.{case}") and value(f"cases.{case}"):
+                changed |= set_target(cases, str(case), value(f"cases.{case}"), flow_id)
+    if has("topic"):
+        changed |= set_scalar(node, "topic", value("topic"))
+    examples = {lang: lines(value(f"examples.{lang}")) for lang in LANGS if has(f"examples.{lang}")}
+    if examples:
+        changed |= set_examples(node, examples)
+    if has("sources"):
+        changed |= set_list(node, "sources", lines(value("sources")))
+    if has("reviewed"):
+        changed |= set_date(node, "reviewed", value("reviewed"))
+    if has("summary"):
+        changed |= set_scalar(node, "summary", value("summary").strip())
+    if has("queue"):
+        changed |= set_scalar(node, "queue", value("queue"))
+    if has("priority"):
+        priority = value("priority")
+        if "priority" in node or priority != "normal":
+            changed |= set_scalar(node, "priority", priority)
+    if has("feedback-shown"):
+        changed |= set_bool(node, "feedback", has("feedback"), True)
+    return changed
+
+
+def setup(app: web.Application, editor: Editor) -> None:
+    r = app.router
+    flow, node = f"{{flow:{FLOW_RE}}}", f"{{node:{FLOW_RE}}}"
+    r.add_get("/console/flows", editor.index)
+    r.add_get(f"/console/flows/f/{flow}", editor.flow)
+    r.add_post(f"/console/flows/f/{flow}", editor.flow_save)
+    r.add_post(f"/console/flows/f/{flow}/n/{node}", editor.node_save)
+    r.add_get(f"/console/flows/f/{flow}/yaml", editor.yaml_page)
+    r.add_post(f"/console/flows/f/{flow}/yaml", editor.yaml_save)
+    r.add_post("/console/flows/discard", editor.discard)
+    r.add_get("/console/flows/changes", editor.draft_diff)
+    r.add_post("/console/flows/publish", editor.publish)
+    r.add_get("/console/flows/history", editor.history)
+    r.add_get("/console/flows/history/{number:\\d+}", editor.version)
+    r.add_post("/console/flows/history/{number:\\d+}/rollback", editor.rollback)
+    r.add_get("/console/flows/preview", editor.preview)
+    r.add_post("/console/flows/preview", editor.preview_send)
+    r.add_get("/console/flows/texts.{kind:csv|xlsx}", editor.texts_export)
+    r.add_post("/console/flows/texts", editor.texts_import)
+    r.add_get("/console/audit", editor.audit)
