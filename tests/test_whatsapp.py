@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,13 +18,15 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.whatsapp import EMPTY_TWIML, guess_lang, render
+from bot.app import ConfigError, check_settings, whatsapp_enabled
+from bot.channels.whatsapp import EMPTY_TWIML, guess_lang, render, template_variables
 from bot.core.engine import T_DID_IT_HELP, T_EMPTY, T_GLAD, T_MEDIA, T_PRIVACY, T_TALK
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
+from bot.settings import Settings
 from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox
-from tests.fake_twilio import AUTH_TOKEN, FROM, PUBLIC_BASE_URL, Stack, sign, whatsapp_stack
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, PUBLIC_BASE_URL, Stack, sign, whatsapp_stack
 
 # A number in each country, and a greeting a migrant might open with.
 PHONES = {"ru": "+79161234567", "uz": "+998901234567", "tg": "+992927654321", "ky": "+996555123456"}
@@ -404,3 +407,36 @@ def test_render_numbers_the_options() -> None:
     assert render({"text": "Выберите", "buttons": [{"label": "Да"}, {"label": "Нет"}]}) == "Выберите\n\n1. Да\n2. Нет"
     assert render({"text": "Просто текст", "buttons": []}) == "Просто текст"
     assert render({"text": None}) == ""
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+def twilio_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
+                              "twilio_whatsapp_from": FROM, "public_base_url": PUBLIC_BASE_URL,
+                              "telegram_bot_token": None, **overrides}
+    return Settings(**values)
+
+
+def test_whatsapp_is_served_when_its_three_settings_are_set() -> None:
+    assert whatsapp_enabled(twilio_settings())
+    assert not whatsapp_enabled(twilio_settings(twilio_whatsapp_from=""))
+    assert not whatsapp_enabled(twilio_settings(twilio_auth_token=None))
+    check_settings(twilio_settings(twilio_template_content_sid="HX1", twilio_template_variables='{"1": "Tula"}'))
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"public_base_url": ""}, "WhatsApp needs PUBLIC_BASE_URL"),
+    ({"public_base_url": "hotline.example.test"}, "WhatsApp needs PUBLIC_BASE_URL"),
+    ({"twilio_template_variables": "[1, 2]"}, "TWILIO_TEMPLATE_VARIABLES"),
+    ({"twilio_template_variables": "{not json"}, "TWILIO_TEMPLATE_VARIABLES"),
+])
+def test_whatsapp_settings_that_cannot_work_are_refused(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        check_settings(twilio_settings(**overrides))
+
+
+def test_template_variables_are_passed_as_json() -> None:
+    assert template_variables("") == ""
+    assert json.loads(template_variables('{"1": "Линия помощи", "2": "Tula"}')) == {"1": "Линия помощи", "2": "Tula"}
