@@ -242,12 +242,13 @@ class Editor:
                        for lang in LANGS}
             flow = checked.flowset.flows.get(flow_id)
             answers = [n for n in flow.nodes.values() if n.type == "answer"] if flow else []
-            no_examples = {lang: sum(1 for n in answers if n.topic != "out_of_scope" and not n.examples.get(lang))
-                           for lang in LANGS}
+            # answers whose example questions are written in some languages but not in this one
+            no_examples = {lang: sum(1 for n in answers if n.examples and not n.examples.get(lang)) for lang in LANGS}
             flows.append({
                 "id": flow_id, "file": name, "title": text_of(data.get("title") if isinstance(data, dict) else None,
                                                              "ru") or flow_id,
                 "nodes": len(flow.nodes) if flow else None, "errors": len(errors(problems)),
+                "first_error": next((p.node for p in errors(problems) if p.node), None),
                 "warnings": sum(1 for p in problems if p.warning), "missing": missing, "no_examples": no_examples,
                 "stale": stale.get(flow_id, []), "changed": False})
         other = [p for p in checked.problems if not is_flow_file(p.file)]
