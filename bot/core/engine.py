@@ -334,6 +334,8 @@ class _Run:
         if kind in ("start", "menu"):
             self.s.vars = {}
             self.enter(s.entry)
+        elif kind == "hello":  # "salom", "спасибо": a polite word, not a question the bot failed
+            self.enter(s.entry)
         elif kind == "mediator":
             self.enter(s.mediator, reason="keyword")
         elif kind == "language":

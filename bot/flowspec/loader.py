@@ -32,7 +32,8 @@ from bot.flowspec.problems import Problem, did_you_mean
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 VAR_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-KEYWORD_KINDS = ("menu", "mediator", "language", "help", "forget")
+KEYWORD_KINDS = ("menu", "mediator", "language", "help", "forget", "hello")
+OPTIONAL_KEYWORDS = ("hello",)  # greetings and thanks: answered with the main menu, never a miss
 
 # field -> required?  per node type ("type" is implied)
 SCHEMA: dict[str, dict[str, bool]] = {
@@ -448,7 +449,7 @@ def load_settings_text(file: str, text: str | None, problems: list[Problem]) -> 
                 words[lang] = [w.strip() for w in items]
         settings.keywords[str(kind)] = words
     for kind in KEYWORD_KINDS:
-        if kind not in keywords:
+        if kind not in keywords and kind not in OPTIONAL_KEYWORDS:
             problems.append(Problem(file, None, f"keywords.{kind}", "missing"))
     return settings
 
