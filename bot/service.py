@@ -25,7 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.core.engine import Engine
 from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
 from bot.core.normalize import sanitize
-from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox, utcnow
+from bot.storage.models import (
+    Contact,
+    ContactChannel,
+    Conversation,
+    InboxEvent,
+    Message,
+    Outbox,
+    UnansweredQuestion,
+    utcnow,
+)
 from handoff.states import Status, check_transition
 
 log = logging.getLogger(__name__)
@@ -38,6 +47,7 @@ conversation_t = cast(Table, Conversation.__table__)
 message_t = cast(Table, Message.__table__)
 inbox_t = cast(Table, InboxEvent.__table__)
 outbox_t = cast(Table, Outbox.__table__)
+unanswered_t = cast(Table, UnansweredQuestion.__table__)
 
 
 # The statements of the hot path, built once: building and cache-keying a statement per message costs
@@ -258,6 +268,11 @@ class ConversationService:
             await self._outbox(conn, inbound, turn.replies, ids[1:1 + len(turn.replies)], now)
         else:
             await conn.execute(_insert_messages, rows)
+        if turn.unanswered is not None:  # for the editors: what people ask that the flows don't answer
+            q = turn.unanswered
+            await conn.execute(insert(unanswered_t).values(
+                text=q.text[:2000], lang=q.lang, script=q.script, topic_guess=q.topic, node_guess=q.node,
+                confidence=q.confidence, channel=inbound.channel, status="open", handled_by=None, created_at=now))
         if turn.profile != row.profile:
             p = turn.profile
             await conn.execute(update(contact_t).where(contact_t.c.id == row.contact_id).values(

@@ -168,3 +168,15 @@ async def test_handoff_note_says_why_and_where(service: ConversationService, db:
     async with db.connect() as conn:
         note = (await conn.execute(select(Message.text).where(Message.direction == "activity"))).scalar_one()
     assert note.startswith("BOT -> WAITING: feedback at health.")
+
+
+async def test_unanswered_questions_are_kept_for_editors(service: ConversationService, db: AsyncEngine) -> None:
+    from bot.storage.models import UnansweredQuestion
+
+    await service.handle(msg("/start", lang_hint="ru"))
+    await service.handle(msg("сколько стоит билет на самолёт до Ташкента в декабре"))
+    async with db.connect() as conn:
+        rows = (await conn.execute(select(UnansweredQuestion.text, UnansweredQuestion.lang,
+                                          UnansweredQuestion.status, UnansweredQuestion.channel))).all()
+    assert [(r.text, r.lang, r.status, r.channel) for r in rows] == [
+        ("сколько стоит билет на самолёт до Ташкента в декабре", "ru", "open", "web")]

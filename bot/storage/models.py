@@ -211,3 +211,21 @@ class FlowDraft(Base):
     base_version: Mapped[int] = mapped_column(Integer)
     files: Mapped[dict[str, Any]] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A typed question the bot found no answer for, kept for the editors."""
+
+    __tablename__ = "unanswered_question"
+    __table_args__ = (Index("ix_unanswered_status", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    script: Mapped[str | None] = mapped_column(String(8))
+    topic_guess: Mapped[str | None] = mapped_column(String(40))
+    node_guess: Mapped[str | None] = mapped_column(String(90))
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | added | dismissed
+    handled_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
