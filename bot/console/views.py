@@ -33,12 +33,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STAFF = web.RequestKey("staff", Staff)
 CSRF = web.RequestKey("csrf", str)
 FLASH = web.RequestKey[str | None]("flash")
+STOP: dict[str, Any] = {"type": "stop"}  # put in an event stream's queue to end it
 
 
 class Console:
     def __init__(self, db: AsyncEngine, handoff: HandoffService, events: EventBus):
         self.db, self.handoff, self.events = db, handoff, events
         self.throttle = LoginThrottle()
+        self._streams: set[asyncio.Queue[dict[str, Any]]] = set()
         self.env = Environment(loader=PackageLoader("bot.console", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.filters["dt"] = lambda v: v.strftime("%d.%m %H:%M") if v else ""
@@ -176,8 +178,10 @@ class Console:
 
     async def messages(self, request: web.Request) -> web.Response:
         self.me(request)
-        rows = await self.handoff.messages_after(int(request.match_info["id"]),
-                                                 int(request.query.get("after", "0") or 0))
+        after = request.query.get("after", "0") or "0"
+        if not after.isdigit():
+            raise web.HTTPBadRequest(text="after must be a message id")
+        rows = await self.handoff.messages_after(int(request.match_info["id"]), int(after))
         return web.json_response({"messages": [
             {"id": r.id, "direction": r.direction, "sender": r.sender, "text": r.text, "media": r.media or [],
              "at": r.created_at.strftime("%d.%m %H:%M")} for r in rows]})
@@ -245,28 +249,41 @@ class Console:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                                "X-Accel-Buffering": "no"})
         async with self.events.subscribe() as queue:  # before the headers: no event falls in between
-            await response.prepare(request)
-            await response.write(b": connected\n\n")
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), 15)
-                except TimeoutError:
-                    event = None
-                if event and event.get("type") == "sla" and event.get("lang") not in me.languages \
-                        and not me.has("admin"):
-                    continue
-                data = f"data: {json.dumps(event)}\n\n" if event else ": keep-alive\n\n"
-                try:
-                    await response.write(data.encode())
-                except (ConnectionResetError, RuntimeError):
-                    break
+            self._streams.add(queue)
+            try:
+                await response.prepare(request)
+                await response.write(b": connected\n\n")
+                while True:
+                    try:
+                        event = await asyncio.wait_for(queue.get(), 15)
+                    except TimeoutError:
+                        event = None
+                    if event is STOP:
+                        break
+                    if event and event.get("type") == "sla" and event.get("lang") not in me.languages \
+                            and not me.has("admin"):
+                        continue
+                    data = f"data: {json.dumps(event)}\n\n" if event else ": keep-alive\n\n"
+                    try:
+                        await response.write(data.encode())
+                    except (ConnectionResetError, RuntimeError):
+                        break
+            finally:
+                self._streams.discard(queue)
         return response
+
+    async def stop_streams(self, _app: web.Application) -> None:
+        """When the server stops: end the open event streams (they never end by themselves, and the server
+        would wait a minute for each before it exits)."""
+        for queue in list(self._streams):
+            queue.put_nowait(STOP)
 
 
 def setup(app: web.Application, console: Console, secret: bytes) -> None:
     aiohttp_session.setup(app, EncryptedCookieStorage(secret, cookie_name="hotline_console", httponly=True,
                                                       samesite="Lax", max_age=12 * 3600, path="/console"))
     app.middlewares.append(console.guard)
+    app.on_shutdown.append(console.stop_streams)
     r = app.router
     r.add_get("/console", console.index)
     r.add_get("/console/", console.index)
