@@ -37,7 +37,7 @@ async def test_escalate_take_reply_resolve_in_two_tabs(tmp_path: Path) -> None:
         password = await server.admin_password()
         dialogs: list[str] = []
         mediator = await (await browser.new_context()).new_page()
-        migrant = await (await browser.new_context(locale="ru-RU")).new_page()
+        migrant = await (await browser.new_context(locale="en-US")).new_page()  # no guess: Uzbek first
         for page in (mediator, migrant):
             page.set_default_timeout(WAIT)
             page.on("dialog", lambda d: dialogs.append(d.message))
@@ -53,10 +53,14 @@ async def test_escalate_take_reply_resolve_in_two_tabs(tmp_path: Path) -> None:
         assert await mediator.locator("#items .empty").count() == 1
         await mediator.evaluate("window.notReloaded = true")
 
-        # The migrant opens the web chat (Russian, from the browser's language) and asks for a person.
+        # The migrant opens the web chat, switches it to Russian and asks for a person.
         await migrant.goto(f"{server.base}/")
         await migrant.locator(".msg.bot .buttons button").first.wait_for()  # the main menu after /start
-        assert await migrant.locator("#lang").input_value() == "ru"
+        assert await migrant.locator("#lang").input_value() == "uz"
+        menus = await migrant.locator(".msg.bot .buttons").count()
+        await migrant.select_option("#lang", "ru")
+        await migrant.locator(".msg.bot .buttons").nth(menus).wait_for()  # the menu again, in Russian
+        assert await migrant.title() == "Горячая линия для мигрантов"
         await migrant.fill("#text", "оператор")
         await migrant.press("#text", "Enter")
         await migrant.locator(".msg.bot", has_text=ru(t.T_PLACE, place=1)).wait_for()
