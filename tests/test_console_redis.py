@@ -125,3 +125,31 @@ async def test_a_message_at_one_process_reaches_a_console_of_another(database: s
         async with http.get(f"{a.base}/chat/api/messages", params={"session": "redis-migrant", "after": "0"}) as res:
             messages = (await res.json())["messages"]
         assert ("mediator", "Здравствуйте, слушаю вас") in [(m["sender"], m["text"]) for m in messages]
+
+
+async def test_event_bus_through_redis_in_process() -> None:
+    """Two buses (two processes' worth) on one Redis: each hears the other's events once, and closing
+    them leaves nothing open."""
+    if not _reachable(6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    from bot.events import EventBus
+
+    one, two = EventBus(REDIS), EventBus(REDIS)
+    await one.start()
+    await two.start()
+    try:
+        async with one.subscribe() as heard_by_one, two.subscribe() as heard_by_two:
+            await asyncio.sleep(0.2)  # the listeners are subscribed
+            marker = f"bus-{os.getpid()}-{id(one)}"
+            await one.publish({"type": "message", "conversation_id": 1, "marker": marker})
+            for queue in (heard_by_one, heard_by_two):
+                async with asyncio.timeout(5):
+                    while (event := await queue.get()).get("marker") != marker:
+                        pass  # another test run's events on the same Redis
+                assert event == {"type": "message", "conversation_id": 1, "marker": marker}
+            await asyncio.sleep(0.2)
+            assert all(e.get("marker") != marker for q in (heard_by_one, heard_by_two)
+                       for e in [q.get_nowait() for _ in range(q.qsize())])  # once, not twice
+    finally:
+        await one.close()
+        await two.close()
