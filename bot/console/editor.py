@@ -49,7 +49,7 @@ from bot.flows_db.yamledit import (
     set_target,
 )
 from bot.flowspec import FlowError, FlowSet, Problem
-from bot.flowspec.loader import SCHEMA, is_flow_file, parse_yaml
+from bot.flowspec.loader import SCHEMA, is_flow_file
 from bot.flowspec.model import LANGS, PRIORITIES, QUEUES
 from bot.flowspec.taxonomy import topics
 from bot.i18n import Catalogs
@@ -234,8 +234,8 @@ class Editor:
         for name in sorted(work.files):
             if not is_flow_file(name):
                 continue
-            data, _ = parse_yaml(work.files[name], name)
-            flow_id = str(data.get("id")) if isinstance(data, dict) and data.get("id") else name.rsplit(".", 1)[0]
+            loaded = next((f for f in checked.flowset.flows.values() if f.file == name), None)
+            flow_id = loaded.id if loaded else name.rsplit(".", 1)[0]
             problems = checked.in_file(name)
             missing = {lang: sum(1 for p in problems if not p.warning and p.field
                                  and p.field.endswith(f".{lang}") and p.message in ("missing", "is empty"))
@@ -245,8 +245,7 @@ class Editor:
             # answers whose example questions are written in some languages but not in this one
             no_examples = {lang: sum(1 for n in answers if n.examples and not n.examples.get(lang)) for lang in LANGS}
             flows.append({
-                "id": flow_id, "file": name, "title": text_of(data.get("title") if isinstance(data, dict) else None,
-                                                             "ru") or flow_id,
+                "id": flow_id, "file": name, "title": (loaded.title.get("ru") if loaded else None) or flow_id,
                 "nodes": len(flow.nodes) if flow else None, "errors": len(errors(problems)),
                 "first_error": next((p.node for p in errors(problems) if p.node), None),
                 "warnings": sum(1 for p in problems if p.warning), "missing": missing, "no_examples": no_examples,
@@ -284,17 +283,9 @@ class Editor:
         by_node: dict[str | None, list[Problem]] = defaultdict(list)
         for p in problems:
             by_node[p.node].append(p)
-        # every node of the flow set, for the lists of targets
-        targets: list[str] = []
-        for other in sorted(work.files):
-            if not is_flow_file(other):
-                continue
-            data, _ = parse_yaml(work.files[other], other)
-            if isinstance(data, dict) and isinstance(data.get("nodes"), dict):
-                fid = str(data.get("id"))
-                targets.extend(f"{fid}.{n}" for n in data["nodes"])
-        own = [t for t in targets if t.startswith(f"{flow_id}.")]
-        targets = own + [t for t in targets if not t.startswith(f"{flow_id}.")]
+        # every node of the flow set, for the lists of targets: this flow's first, as the file has them
+        targets = [f"{flow_id}.{n}" for n in nodes_raw] + [
+            n.key for n in checked.flowset.nodes() if n.flow != flow_id]
         shared = self.shared(nodes_raw)
         cutoff = months_before(self.today(), self.review_months)
         nodes = []

@@ -19,7 +19,6 @@ from ruamel.yaml.scalarstring import (
     LiteralScalarString,
     SingleQuotedScalarString,
 )
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from bot.flowspec.model import LANGS
 
@@ -45,23 +44,48 @@ def _keep_anchors(value: Any) -> None:
             _keep_anchors(item)
 
 
+KEY_ONLY = re.compile(r"^[^\s#'\"{\[-][^#]*:\s*(#.*)?$")  # "key:" with its value on the next lines
+
+
+def guess_indent(text: str) -> tuple[int, int, int]:
+    """How the file indents (mapping, sequence, offset), in ruamel's terms, from its first nested
+    mapping and its first list; (2, 4, 2) for what it does not show. (ruamel's own guess loads the
+    whole file a second time.)"""
+    mapping = offset = None
+    parent: int | None = None
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        if parent is not None and stripped.startswith("- ") and indent >= parent and offset is None:
+            offset = indent - parent  # 0: the dashes under their key
+        elif parent is not None and indent > parent and mapping is None and not stripped.startswith("- "):
+            mapping = indent - parent
+        if mapping is not None and offset is not None:
+            break
+        parent = indent if KEY_ONLY.match(stripped) else None
+    mapping = mapping or 2
+    offset = 2 if offset is None else offset
+    return mapping, offset + 2, offset
+
+
 class FlowDoc:
     """One flow file opened for editing; dump() gives its text back."""
 
     def __init__(self, text: str, name: str = ""):
         self.name = name
         self.original = text
-        try:
-            _, ind, bsi = load_yaml_guess_indent(text)
-        except Exception as exc:
-            raise EditError(f"{name} is not valid YAML ({exc}); correct it in the YAML editor first") from exc
         self.yaml = YAML(typ="rt")
         self.yaml.preserve_quotes = True
         self.yaml.width = 4096  # never re-wrap long texts
         self.yaml.allow_duplicate_keys = False
-        bsi = bsi or 2
-        self.yaml.indent(mapping=bsi, sequence=ind or 2 * bsi, offset=bsi)
-        self.data = self.yaml.load(text)
+        mapping, sequence, offset = guess_indent(text)
+        self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+        try:
+            self.data = self.yaml.load(text)
+        except Exception as exc:
+            raise EditError(f"{name} is not valid YAML ({exc}); correct it in the YAML editor first") from exc
         _keep_anchors(self.data)
         if not isinstance(self.data, CommentedMap):
             raise EditError(f"{name} is not a mapping; correct it in the YAML editor first")
