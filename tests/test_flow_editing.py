@@ -424,3 +424,57 @@ async def test_yaml_editor_and_comments_kept(kit: tuple[Desk, Runtime], db: Asyn
     assert page.location == "/console/flows/f/main/yaml"
     yaml_page = (await ed.follow(page)).text
     assert "main.yaml: YAML error at line" in html.unescape(yaml_page)
+
+
+async def test_unanswered_questions_grouped_added_to_an_answer_or_dismissed(kit: tuple[Desk, Runtime],
+                                                                           db: AsyncEngine) -> None:
+    from sqlalchemy import insert, select
+
+    from bot.storage.models import UnansweredQuestion, utcnow
+
+    desk, runtime = kit
+    asked = [("Как получить ВНЖ?", "ru", "patent_apply", "patent.no_patent"),
+             ("как получить внж", "ru", None, None),
+             ("Как получить вид на жительство / ВНЖ", "ru", "patent_apply", "patent.no_patent"),
+             ("kak poluchit vnj", "ru", None, None),
+             ("Ob-havo qanday?", "uz", "out_of_scope", None),
+             ("как получить внж", "tg", None, None)]  # the same words, another language: another group
+    async with db.begin() as conn:
+        for text, lang, topic, node in asked:
+            await conn.execute(insert(UnansweredQuestion).values(
+                text=text, lang=lang, script="Latn" if lang == "uz" else "Cyrl", topic_guess=topic, node_guess=node,
+                confidence=0.3, channel="web", status="open", created_at=utcnow()))
+    ed = await desk.logged_in("ed")
+    page = (await ed.get("/console/flows/unanswered")).text
+    groups = re.findall(r'<section class="card group" data-count="(\d+)">\s*<h2>“([^”]*)”', page)
+    assert [int(n) for n, _ in groups] == [4, 1, 1]  # the biggest group first
+    first = page[page.index('data-count="4"'):]
+    first = first[:first.index("</section>")]
+    assert "topic guess: patent_apply" in first and "Русский" in first and "как получить внж" in first
+    assert '<option value="patent.no_patent" selected>' in first
+    ids = re.search(r'name="ids" value="([\d,]+)"', first)
+    assert ids and len(ids.group(1).split(",")) == 4
+    page = await ed.post("/console/flows/unanswered", {"action": "add", "ids": ids.group(1), "lang": "ru",
+                                                        "node": "patent.no_patent", "text": "Как получить ВНЖ?"})
+    assert "Added to the examples of patent.no_patent (ru) in your draft" in flashed((await ed.follow(page)).text)
+    draft = await FlowStore(db).draft(await _staff_id(db, "ed"))
+    assert draft is not None and "    examples:\n      ru:\n        - Как получить ВНЖ?\n" in draft.files["patent.yaml"]
+    assert runtime.service.engine.flows.node("patent.no_patent").examples == {}  # not before publishing
+    # The other groups: one dismissed; the same example twice is not added twice.
+    page = (await ed.get("/console/flows/unanswered")).text
+    assert sorted(int(n) for n in re.findall(r'data-count="(\d+)"', page)) == [1, 1]
+    uz = re.search(r'“Ob-havo qanday\?”.*?name="ids" value="(\d+)"', page, re.S)
+    assert uz
+    page = await ed.post("/console/flows/unanswered", {"action": "dismiss", "ids": uz.group(1)})
+    assert flashed((await ed.follow(page)).text) == "Dismissed 1 question(s)."
+    tg = re.search(r'name="ids" value="(\d+)"', (await ed.get("/console/flows/unanswered")).text)
+    assert tg
+    page = await ed.post("/console/flows/unanswered", {"action": "add", "ids": tg.group(1), "lang": "ru",
+                                                        "node": "patent.no_patent", "text": "как  получить ВНЖ?"})
+    assert "has this example already" in flashed((await ed.follow(page)).text)
+    assert "No open questions" in (await ed.get("/console/flows/unanswered")).text
+    async with db.connect() as conn:
+        statuses = sorted((await conn.execute(select(UnansweredQuestion.status))).scalars())
+    assert statuses == ["added"] * 5 + ["dismissed"]
+    await ed.post("/console/flows/publish", {"note": "an example from the unanswered questions"})
+    assert runtime.service.engine.flows.node("patent.no_patent").examples == {"ru": ["Как получить ВНЖ?"]}

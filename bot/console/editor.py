@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap
 from bot.console.views import Console
 from bot.core.engine import Engine
 from bot.core.model import LANG_CHOICES, ConvState, Inbound, Profile
-from bot.flows_db import sheets
+from bot.flows_db import sheets, unanswered
 from bot.flows_db.reload import EngineCache, FlowReloader
 from bot.flows_db.store import EVENT, Files, FlowStore, changed_files, errors, files_key, merge, validate
 from bot.flows_db.yamledit import (
@@ -648,6 +648,51 @@ class Editor:
         return self.render("editor_texts.html", request, report=report, filename=upload.filename,
                            problems=checked.errors, changed=bool(report.changes))
 
+    # -- unanswered questions ----------------------------------------------------------------------
+
+    async def unanswered_page(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        rows = await unanswered.open_questions(self.store.db)
+        groups = await asyncio.to_thread(unanswered.group, rows)
+        work = await self.working(me)
+        checked = await self.check(work.files)
+        answers = [(n.key, (n.title or n.text or {}).get("ru", "")[:80]) for n in checked.flowset.nodes()
+                   if n.type == "answer"]
+        return self.render("editor_unanswered.html", request, work=work, groups=groups[:300], total=len(rows),
+                           answers=answers, errors=len(checked.errors), lang_choices=LANGS,
+                           topics=topics())
+
+    async def unanswered_act(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        form = await request.post()
+        ids = [int(i) for i in str(form.get("ids", "")).split(",") if i.strip().isdigit()][:5000]
+        if not ids:
+            raise web.HTTPSeeOther("/console/flows/unanswered")
+        if form.get("action") == "dismiss":
+            done = await unanswered.close(self.store.db, ids, "dismissed", me.id)
+            await self.flash(request, f"Dismissed {done} question(s).")
+            raise web.HTTPSeeOther("/console/flows/unanswered")
+        key, lang, text = str(form.get("node", "")), str(form.get("lang", "")), str(form.get("text", ""))
+        flow_id, _, node_id = key.partition(".")
+        work = await self.working(me)
+        try:
+            if lang not in LANGS or not node_id:
+                raise EditError("choose the answer and the language of the example")
+            name = self.file_of(work, flow_id)
+            doc = FlowDoc(work.files[name], name)
+            added = unanswered.add_example(doc.node(node_id), lang, text)
+        except (EditError, web.HTTPNotFound) as exc:
+            await self.flash(request, f"Not added: {exc.text if isinstance(exc, web.HTTPNotFound) else exc}")
+            raise web.HTTPSeeOther("/console/flows/unanswered") from None
+        if added:
+            files = dict(work.files)
+            files[name] = doc.dump()
+            await self.save(me, work, files)
+        await unanswered.close(self.store.db, ids, "added", me.id)
+        await self.flash(request, (f"Added to the examples of {key} ({lang}) in your draft; it takes effect when "
+                                   "you publish." if added else f"{key} has this example already ({lang})."))
+        raise web.HTTPSeeOther("/console/flows/unanswered")
+
     # -- audit log (admins) ------------------------------------------------------------------------
 
     async def audit(self, request: web.Request) -> web.Response:
@@ -730,4 +775,6 @@ def setup(app: web.Application, editor: Editor) -> None:
     r.add_post("/console/flows/preview", editor.preview_send)
     r.add_get("/console/flows/texts.{kind:csv|xlsx}", editor.texts_export)
     r.add_post("/console/flows/texts", editor.texts_import)
+    r.add_get("/console/flows/unanswered", editor.unanswered_page)
+    r.add_post("/console/flows/unanswered", editor.unanswered_act)
     r.add_get("/console/audit", editor.audit)

@@ -34,6 +34,20 @@
       }
     }
   }
+  const answers = document.getElementById("answers");
+  if (answers) {
+    const list = JSON.parse(answers.textContent);
+    for (const select of document.querySelectorAll("select[data-answers]")) {
+      const current = select.value;
+      select.replaceChildren();
+      if (!current) select.appendChild(new Option("— choose the answer —", ""));
+      for (const [key, title] of list) {
+        const option = new Option(title ? `${key} — ${title}` : key, key);
+        option.selected = key === current;
+        select.appendChild(option);
+      }
+    }
+  }
   document.addEventListener("click", (ev) => {
     const button = ev.target.closest("[data-confirm]");
     if (button && !window.confirm(button.dataset.confirm)) ev.preventDefault();
