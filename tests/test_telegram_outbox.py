@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram import LIMIT, TelegramSender, make_bot, split_text, utf16_len
@@ -189,6 +189,27 @@ async def test_a_failure_mid_message_does_not_resend_the_parts_delivered(tg: Sta
     assert [bool(m.get("reply_markup")) for m in fake.sent(9200)] == [False, False, True]
     assert len(fake.of("sendMessage")) == 5  # 3 delivered + 2 refused
     assert [r.status for r in await rows(db)] == ["sent"]
+
+
+async def test_a_round_marks_its_delivered_rows_together(tg: Stack, db: AsyncEngine, clock: Clock) -> None:
+    """Rows delivered while a 'sent' transaction runs are marked in the next one, not one by one."""
+    for chat in range(12001, 12031):
+        await queue(db, clock, chat, f"привет {chat}")
+    marks: list[int] = []
+
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.startswith("UPDATE outbox SET") and "sent_at" in statement:
+            marks.append(len(parameters) if executemany else 1)
+
+    event.listen(db.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await tg.worker.run_once() == 30
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", count)
+    done = await rows(db)
+    assert [r.status for r in done] == ["sent"] * 30 and all(r.sent_at == clock() for r in done)
+    assert sum(marks) == 30 and len(marks) < 30
+    assert len(tg.fake.sent()) == 30
 
 
 # -- 429, 5xx, timeouts, refusals --------------------------------------------------------------------
