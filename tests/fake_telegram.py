@@ -67,6 +67,7 @@ class FakeTelegram:
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     poll_wait: float = 0.5  # getUpdates long-poll, capped so tests stay quick
+    sent_count: int = 0  # sendMessage calls that succeeded (cheap to poll, for the benchmark)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _sent: asyncio.Condition = field(default_factory=asyncio.Condition)
     url: str = ""
@@ -187,6 +188,7 @@ class FakeTelegram:
         result = await self.result(method, params)
         if method == "sendMessage":
             params["_ok"] = True
+            self.sent_count += 1
             async with self._sent:
                 self._sent.notify_all()
         return web.json_response({"ok": True, "result": result})
