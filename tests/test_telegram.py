@@ -6,6 +6,7 @@ and the command menu. Delivery (the outbox) is in test_telegram_outbox.py."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -330,3 +331,30 @@ async def test_command_menu_in_every_language(tg: Stack, catalogs: Catalogs) -> 
         assert by_lang[lang]["menu"] == catalogs.gettext(lang, "Main menu") != "Main menu"
         assert by_lang[lang]["operator"] == catalogs.gettext(lang, "Talk to a person") != "Talk to a person"
     assert by_lang[None] == by_lang["ru"]  # everyone else sees the Russian menu
+
+
+# -- polling keeps going -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "status", "description"), [
+    ("deleteWebhook", 500, "Internal Server Error"),  # the Bot API is down when the hotline starts
+    ("getUpdates", 502, "Bad Gateway"),
+    ("getUpdates", 409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                        "instance is running"),  # two instances polling for a moment (a deploy)
+])
+async def test_polling_survives_bot_api_errors(method: str, status: int, description: str,
+                                               service: ConversationService, flows: FlowSet, catalogs: Catalogs,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    from bot.channels.telegram import TelegramChannel
+    from tests.fake_telegram import FakeTelegram
+
+    monkeypatch.setattr(TelegramChannel, "poll_backoff", 0.05)
+    fake = FakeTelegram()
+    fake.fail(method, status, description, times=2)
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram"):
+        async with telegram_stack(service, flows, catalogs, fake=fake) as tg:
+            _, menu = await tg.exchange(fake.text_update(7000, "/start", language_code="ky"))
+            assert menu["text"] == text(flows, "main.menu", "ky")
+    assert len([c for c in fake.of(method) if c.params.get("_ok") is None]) >= 2
+    assert description.split(":")[0] in caplog.text

@@ -198,24 +198,32 @@ class TelegramChannel:
 
     # -- long polling ----------------------------------------------------------------------------
 
+    poll_backoff = 1.0  # seconds before polling again after a failure; doubles up to a minute
+
     async def poll(self) -> None:
         """getUpdates until cancelled. The offset moves past an update only once it is stored and
-        handled, so a crash redelivers it and the inbox drops the repeat."""
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        handled, so a crash redelivers it and the inbox drops the repeat. No error of the Bot API ends
+        polling (down at start-up, 5xx, timeouts, a 409 while another instance still polls, even a
+        401): it is logged and tried again, backing off, while the rest of the hotline keeps serving."""
+        webhook_deleted = False
         offset: int | None = None
-        backoff = 1.0
+        backoff = self.poll_backoff
         while True:
             try:
+                if not webhook_deleted:
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    webhook_deleted = True
                 updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
             except TelegramRetryAfter as exc:
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except (TelegramNetworkError, TelegramServerError, TimeoutError) as exc:
-                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+            except (TelegramAPIError, TimeoutError) as exc:
+                method = "getUpdates" if webhook_deleted else "deleteWebhook"
+                log.warning("%s failed (%s); retrying in %.1f s", method, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
-            backoff = 1.0
+            backoff = self.poll_backoff
             for update in updates:
                 try:
                     await self.dp.feed_update(self.bot, update)
