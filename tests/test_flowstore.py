@@ -229,3 +229,42 @@ def test_round_trip_edits_change_only_what_was_edited() -> None:
     assert flowset.node("patent.ask_cit_apply").text is not None
     assert flowset.node("patent.ask_cit_apply").text["ky"] == "Кайсы өлкөнүн жаранысыз?"
     assert "text: &cit_text" in doc.dump() and doc.dump().count("text: *cit_text") == 5
+
+
+async def test_through_redis_every_process_switches_at_once(db: AsyncEngine, catalogs: Catalogs) -> None:
+    """Two processes' buses on one Redis: the publishing process's event reaches both reloaders."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    store = FlowStore(db)
+    await store.ensure_initial(SMALL)
+    _, flowset = await store.serving()
+    buses = [EventBus("redis://127.0.0.1:6379/15"), EventBus("redis://127.0.0.1:6379/15")]
+    services = [ConversationService(db, Engine(flowset, catalogs)) for _ in buses]
+    reloaders = [FlowReloader(store, s, catalogs, current=1, interval=3600) for s in services]
+    tasks = []
+    try:
+        for bus, reloader in zip(buses, reloaders, strict=True):
+            await bus.start()
+            tasks.append(asyncio.create_task(reloader.run(bus)))
+        await asyncio.sleep(0.2)  # subscribed
+        files, _ = read_dir(SMALL)
+        files["main.yaml"] = files["main.yaml"].replace("Главное меню", "Главное меню (Redis)")
+        version = await store.publish(files, kind="publish", author="ed", note="x")
+        await buses[0].publish({"type": EVENT, "version": version.number})
+        for _ in range(150):
+            if all(r.current == version.number for r in reloaders):
+                break
+            await asyncio.sleep(0.02)
+        assert [r.current for r in reloaders] == [version.number] * 2
+        expected = {"ru": "Главное меню (Redis)", "uz": "Bosh menyu", "tg": "Менюи асосӣ", "ky": "Башкы меню"}
+        assert all(s.engine.flows.node("main.menu").text == expected for s in services)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for bus in buses:
+            await bus.close()
