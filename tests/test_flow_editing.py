@@ -478,3 +478,21 @@ async def test_unanswered_questions_grouped_added_to_an_answer_or_dismissed(kit:
     assert statuses == ["added"] * 5 + ["dismissed"]
     await ed.post("/console/flows/publish", {"note": "an example from the unanswered questions"})
     assert runtime.service.engine.flows.node("patent.no_patent").examples == {"ru": ["Как получить ВНЖ?"]}
+
+
+async def test_flow_title_and_settings(kit: tuple[Desk, Runtime]) -> None:
+    desk, _ = kit
+    ed = await desk.logged_in("ed")
+    page = await ed.post("/console/flows/f/patent", {"action": "save", "title.ky": "", "start": "menu"})
+    flow = (await ed.follow(page)).text
+    assert re.search(r'name="title\.ky"[^>]*>\s*</textarea>\s*<p class="problem error" role="alert">is empty</p>', flow)
+    page = await ed.get("/console/flows/settings")
+    assert page.status == 200 and "_settings.yaml as YAML" in page.text
+    text = html.unescape(re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    assert "    ky: [меню, башкы меню, башына, башы]\n" in text
+    page = await ed.post("/console/flows/settings", {"text": text.replace("    ky: [меню, башкы меню, башына, башы]",
+                                                                           "    ky: []")})
+    assert page.location == "/console/flows/settings"
+    assert "1 error(s) in _settings.yaml" in flashed((await ed.follow(page)).text)
+    listing = (await ed.get("/console/flows")).text
+    assert "_settings.yaml &gt; keywords.menu.ky: needs a list of words" in listing

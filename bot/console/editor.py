@@ -282,7 +282,7 @@ class Editor:
         problems = checked.in_file(name)
         by_node: dict[str | None, list[Problem]] = defaultdict(list)
         for p in problems:
-            by_node[p.node].append(p)
+            by_node[p.node or None].append(p)  # the flow's own fields come with node ""
         # every node of the flow set, for the lists of targets: this flow's first, as the file has them
         targets = [f"{flow_id}.{n}" for n in nodes_raw] + [
             n.key for n in checked.flowset.nodes() if n.flow != flow_id]
@@ -299,7 +299,9 @@ class Editor:
                 "stale": isinstance(raw.get("reviewed"), dt.date) and raw["reviewed"] < cutoff,
             })
         return self.render("editor_flow.html", request, work=work, flow_id=flow_id, file=name, doc=doc.data,
-                           nodes=nodes, file_problems=by_node.get(None, []), targets=targets,
+                           nodes=nodes, targets=targets,
+                           flow_problems=assign_problems(by_node.get(None, []), {
+                               "start", "title", *(f"title.{lang}" for lang in LANGS)}),
                            topics=topics(), queues=QUEUES, priorities=PRIORITIES, addable=ADDABLE,
                            text_of=text_of, resolve=resolve, errors=len(checked.errors),
                            review_months=self.review_months)
@@ -395,21 +397,28 @@ class Editor:
             await self.flash(request, "Saved in your draft.")
         raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}")
 
+    def yaml_file(self, request: web.Request, work: Working) -> tuple[str, str]:
+        """(flow id, file name) of a YAML page: a flow's file, or the settings (no flow id)."""
+        flow_id = request.match_info.get("flow", "")
+        if not flow_id:
+            if "_settings.yaml" not in work.files:
+                raise web.HTTPNotFound(text="The flow set has no _settings.yaml.")
+            return "", "_settings.yaml"
+        return flow_id, self.file_of(work, flow_id)
+
     async def yaml_page(self, request: web.Request) -> web.Response:
         me = self.me(request)
-        flow_id = request.match_info["flow"]
         work = await self.working(me)
-        name = self.file_of(work, flow_id)
+        flow_id, name = self.yaml_file(request, work)
         checked = await self.check(work.files)
         return self.render("editor_yaml.html", request, work=work, flow_id=flow_id, file=name,
                            text=work.files[name], problems=checked.in_file(name))
 
     async def yaml_save(self, request: web.Request) -> web.Response:
         me = self.me(request)
-        flow_id = request.match_info["flow"]
         form = await request.post()
         work = await self.working(me)
-        name = self.file_of(work, flow_id)
+        flow_id, name = self.yaml_file(request, work)
         text = str(form.get("text", "")).replace("\r\n", "\n")
         if text and not text.endswith("\n"):
             text += "\n"
@@ -421,7 +430,7 @@ class Editor:
             count = len(errors(checked.in_file(name)))
             await self.flash(request, f"Saved in your draft; {count} error(s) in {name}." if count
                              else "Saved in your draft.")
-        raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}/yaml")
+        raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}/yaml" if flow_id else "/console/flows/settings")
 
     # -- draft, publish, history, rollback -------------------------------------------------------
 
@@ -765,6 +774,8 @@ def setup(app: web.Application, editor: Editor) -> None:
     r.add_post(f"/console/flows/f/{flow}/n/{node}", editor.node_save)
     r.add_get(f"/console/flows/f/{flow}/yaml", editor.yaml_page)
     r.add_post(f"/console/flows/f/{flow}/yaml", editor.yaml_save)
+    r.add_get("/console/flows/settings", editor.yaml_page)
+    r.add_post("/console/flows/settings", editor.yaml_save)
     r.add_post("/console/flows/discard", editor.discard)
     r.add_get("/console/flows/changes", editor.draft_diff)
     r.add_post("/console/flows/publish", editor.publish)
