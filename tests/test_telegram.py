@@ -15,12 +15,13 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.telegram import TelegramChannel
 from bot.core.engine import T_DID_IT_HELP, T_EMPTY, T_GLAD, T_MEDIA, T_PRIVACY, T_STALE, T_TALK
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox
-from tests.fake_telegram import Stack, telegram_stack
+from tests.fake_telegram import FakeTelegram, Stack, telegram_stack
 
 LANGS = ("ru", "uz", "tg", "ky")
 
@@ -56,6 +57,11 @@ def text(flows: FlowSet, node: str, lang: str) -> str:
     found = flows.node(node).text
     assert found is not None
     return found[lang].strip()
+
+
+def helped_yes(message: dict[str, Any]) -> str:
+    """The label of the "yes" button of "Did this help?"."""
+    return next(text for text, data in buttons(message) if data == "f:yes")
 
 
 # -- a whole conversation in each language ---------------------------------------------------------
@@ -101,11 +107,6 @@ async def test_patent_payment_date_in_each_language(lang: str, tg: Stack, flows:
     assert contact.lang == lang and contact.vars["citizenship"] == "uz"
     assert conversation == "patent_payment" and unsent == 0
     assert await count(db, InboxEvent) == 7  # every update stored once
-
-
-def helped_yes(message: dict[str, Any]) -> str:
-    """The label of the "yes" button of "Did this help?"."""
-    return next(text for text, data in buttons(message) if data == "f:yes")
 
 
 @pytest.mark.parametrize(("language_code", "how", "lang"), [
@@ -346,9 +347,6 @@ async def test_polling_survives_bot_api_errors(method: str, status: int, descrip
                                                service: ConversationService, flows: FlowSet, catalogs: Catalogs,
                                                monkeypatch: pytest.MonkeyPatch,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    from bot.channels.telegram import TelegramChannel
-    from tests.fake_telegram import FakeTelegram
-
     monkeypatch.setattr(TelegramChannel, "poll_backoff", 0.05)
     fake = FakeTelegram()
     fake.fail(method, status, description, times=2)
