@@ -21,7 +21,7 @@ from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox
-from tests.fake_telegram import FakeTelegram, Stack, telegram_stack
+from tests.fake_telegram import SECRET, FakeTelegram, Stack, telegram_stack
 
 LANGS = ("ru", "uz", "tg", "ky")
 
@@ -356,3 +356,39 @@ async def test_polling_survives_bot_api_errors(method: str, status: int, descrip
             assert menu["text"] == text(flows, "main.menu", "ky")
     assert len([c for c in fake.of(method) if c.params.get("_ok") is None]) >= 2
     assert description.split(":")[0] in caplog.text
+
+
+class FailsOnce:
+    """Wraps ConversationService.handle: the first call fails (the database went away for a moment)."""
+
+    def __init__(self, service: ConversationService):
+        self.real, self.failed = service.handle, False
+
+    async def __call__(self, inbound: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("the database went away")
+        return await self.real(inbound)
+
+
+async def test_an_update_that_fails_is_fetched_again_and_answered_once(
+        tg: Stack, service: ConversationService, db: AsyncEngine, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(TelegramChannel, "poll_backoff", 0.05)
+    monkeypatch.setattr(service, "handle", FailsOnce(service))
+    with caplog.at_level(logging.ERROR, logger="bot.channels.telegram"):
+        replies = await tg.exchange(tg.fake.text_update(7100, "/start", language_code="tg"))
+    assert len(replies) == 2 and "it will be fetched again" in caplog.text
+    assert await count(db, InboxEvent) == 1
+
+
+async def test_a_webhook_update_that_fails_gets_a_500_and_is_answered_when_sent_again(
+        tg: Stack, service: ConversationService, db: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "handle", FailsOnce(service))
+    update = tg.fake.text_update(7200, "/start", language_code="uz")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with tg.http.post(f"{tg.base}/telegram/webhook", json=update, headers=headers) as res:
+        assert res.status == 500  # not acknowledged: Telegram sends it again
+    assert await count(db, InboxEvent) == 0  # the transaction was rolled back
+    assert len(await tg.exchange(update, via="webhook")) == 2
+    assert await tg.exchange(update, via="webhook") == []

@@ -229,7 +229,7 @@ class TelegramChannel:
                     await self.dp.feed_update(self.bot, update)
                 except Exception:
                     log.exception("update %s failed; it will be fetched again", update.update_id)
-                    await asyncio.sleep(1)
+                    await asyncio.sleep(self.poll_backoff)
                     break
                 offset = update.update_id + 1
 
