@@ -178,6 +178,7 @@ async def test_edit_check_preview_publish_serve_history_rollback(kit: tuple[Desk
 
     # The history shows a readable diff, escaped.
     diff = (await ed.get("/console/flows/history/2")).text
+    assert re.search(r'<span class="hunk">@@ -\d+,\d+ \+\d+,\d+ @@  result</span>', diff)  # names the node
     assert '<span class="del">-    text: {ru: &#34;Оплачено до {paid_until}&#34;' in diff
     assert '<span class="add">+    text: {ru: &#34;Оплачено до {paid_until}&#34;, uz: &#34;{paid_until} gacha ' \
            'toʻlangan&#34;, tg: &#34;НАВ: то {paid_until}' in diff

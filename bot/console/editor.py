@@ -143,15 +143,37 @@ def text_of(value: Any, lang: str) -> str:
     return ""
 
 
+HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)")
+
+
+def node_at(lines: list[str], index: int) -> str | None:
+    """The node a line of a flow file belongs to: the nearest key above it at the nodes' indentation."""
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == "nodes:"), None)
+    if start is None:
+        return None
+    indent = next((len(line) - len(line.lstrip(" ")) for line in lines[start + 1:]
+                   if line.strip() and not line.lstrip().startswith("#")), 2)
+    key = re.compile(rf"^ {{{indent}}}([a-z][a-z0-9_]{{0,39}}):")
+    for line in reversed(lines[start + 1:index + 1]):
+        if found := key.match(line):
+            return found.group(1)
+    return None
+
+
 def diff_files(old: Files, new: Files, old_name: str, new_name: str) -> list[dict[str, Any]]:
-    """A readable unified diff per changed file: [{"file", "lines": [(kind, text)]}]."""
+    """A readable unified diff per changed file: [{"file", "lines": [(kind, text)]}]; each hunk names the
+    node it is in."""
     out = []
     for name in changed_files(old, new):
         rows = []
-        for line in difflib.unified_diff(old.get(name, "").splitlines(), new.get(name, "").splitlines(),
+        new_lines = new.get(name, "").splitlines()
+        for line in difflib.unified_diff(old.get(name, "").splitlines(), new_lines,
                                          f"{old_name}/{name}", f"{new_name}/{name}", lineterm="", n=3):
             kind = ("file" if line.startswith(("---", "+++")) else "hunk" if line.startswith("@@")
                     else "add" if line.startswith("+") else "del" if line.startswith("-") else "same")
+            if kind == "hunk" and (hunk := HUNK_RE.match(line)):
+                node = node_at(new_lines, int(hunk.group(1)) + 2)  # the first changed line, past the context
+                line += f"  {node}" if node else ""
             rows.append((kind, line))
         out.append({"file": name, "lines": rows,
                     "added": sum(1 for k, _ in rows if k == "add"), "removed": sum(1 for k, _ in rows if k == "del")})
