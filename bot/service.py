@@ -190,11 +190,13 @@ class ConversationService:
             if found.conv_id is not None:
                 return _Loaded(found.id, profile, found.conv_id, found.status, dict(found.state or {}))
             cv = conversation_t.c
-            last = (await conn.execute(select(cv.id, cv.resolved_at, cv.rating).where(cv.contact_id == found.id)
-                                       .order_by(cv.id.desc()).limit(1))).first()
+            last = (await conn.execute(select(cv.id, cv.resolved_at, cv.rating, cv.state)
+                                       .where(cv.contact_id == found.id).order_by(cv.id.desc()).limit(1))).first()
             conv_id = await self._new_conversation(conn, found.id, inbound.channel, now)
-            rateable = (last.id if last is not None and last.rating is None and last.resolved_at is not None
-                        and now - last.resolved_at < RATING_WINDOW else None)
+            rateable = None
+            if (last is not None and (last.state or {}).get("rating_asked") and last.rating is None
+                    and last.resolved_at is not None and now - last.resolved_at < RATING_WINDOW):
+                rateable = last.id
             return _Loaded(found.id, profile, conv_id, Status.BOT, {}, rateable)
         contact_id = (await conn.execute(insert(contact_t).values(
             script="Latn", vars={}, notice_shown=False, created_at=now, updated_at=now)

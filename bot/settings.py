@@ -13,7 +13,9 @@ DEFAULT_SQLITE = PROJECT_DIR / "var" / "hotline.sqlite3"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: a key left empty (as in a copy of .env.example) means "not set", not "".
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)
 
     database_url: str = Field("", description="SQLAlchemy URL; empty = the embedded SQLite file")
     redis_url: str = ""

@@ -230,6 +230,7 @@ class HandoffService:
                     first_response_at=func.coalesce(conversation_t.c.first_response_at, now)))
                 await self._activity(conn, conv, now, f"WAITING -> WITH_MEDIATOR: answered by {me.name or me.login}",
                                      me)
+                await self._tell(conn, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
             elif conv.status != Status.WITH_MEDIATOR:
                 raise HandoffError(f"the conversation is {conv.status}; nothing can be sent")
             elif conv.assignee_id not in (None, me.id) and not me.has("admin"):
@@ -258,6 +259,8 @@ class HandoffService:
                 other = (await conn.execute(select(staff_t).where(staff_t.c.id == to_staff, staff_t.c.active))).first()
                 if other is None:
                     raise HandoffError("no such colleague")
+                if not {"mediator", "admin"} & set(other.roles or []):
+                    raise HandoffError(f"{other.name or other.login} is not a mediator")
                 self._move(conv.status, Status.WITH_MEDIATOR, allow_same=True)
                 await conn.execute(update(conversation_t).where(conversation_t.c.id == conv.id).values(
                     status=Status.WITH_MEDIATOR, assignee_id=other.id, waiting_since=None, updated_at=now))
@@ -292,8 +295,10 @@ class HandoffService:
         async with self.db.begin() as conn:
             conv = await self._load(conn, conversation_id)
             self._move(conv.status, Status.RESOLVED)
+            # The bot's state of a closed conversation is spent; it now says whether a rating was asked for.
             await conn.execute(update(conversation_t).where(conversation_t.c.id == conv.id).values(
-                status=Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now, waiting_since=None))
+                status=Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now, waiting_since=None,
+                state={"rating_asked": me is not None}))
             who = f"by {me.name or me.login}" if me else "automatically"
             await self._activity(conn, conv, now, f"{conv.status} -> RESOLVED: {resolution} {who}"
                                  + (f" ({note})" if note else ""), me)

@@ -218,8 +218,6 @@ async def test_concurrent_ticks_fire_each_timer_once(db: AsyncEngine, db_url: st
         await other.dispose()
 
 
-@pytest.mark.xfail(reason="bot/service.py takes a bare 1-5 after ANY resolved conversation as its rating, also "
-                          "after an automatic close that never asked for one")
 async def test_no_rating_is_taken_after_an_automatic_close(db: AsyncEngine, service: ConversationService,
                                                            handoff: HandoffService, clock: Clock,
                                                            catalogs: Catalogs) -> None:
