@@ -81,6 +81,18 @@ def _flows_import(args: argparse.Namespace) -> int:
             return 1
         finally:
             await db.dispose()
+        if get_settings().redis_url:  # running hotlines switch at once rather than at their next look
+            from bot.events import EventBus
+            from bot.flows_db.store import EVENT
+
+            events = EventBus(get_settings().redis_url)
+            try:
+                await events.start()
+                await events.publish({"type": EVENT, "version": version.number})
+            except Exception as exc:  # they still switch at their next look
+                print(f"(could not announce it through Redis: {exc})", file=sys.stderr)
+            finally:
+                await events.close()
         print(f"published as version {version.number}: {len(files)} files from {directory}; "
               "running hotlines switch to it within seconds")
         return 0
