@@ -310,6 +310,13 @@ async def test_nodes_and_options_added_moved_removed(kit: tuple[Desk, Runtime], 
     assert "      - {label: {ru: Когда платить, uz: Qachon toʻlash, tg: Кай пардохт, ky: Качан төлөө}, next: " \
            "ask_citizenship}\n" in text  # untouched options keep their style
     assert "title" not in text.split("  menu:")[1].split("  ask_citizenship:")[0]  # no title on a menu
+    # "Did this help?" is a checkbox: unticked, the answer says feedback: false; ticked again, the line goes.
+    await save(ed, "patent", "no_patent", {"feedback-shown": "1"})
+    draft = await FlowStore(db).draft(await _staff_id(db, "ed"))
+    assert draft is not None and "    reviewed: 2026-11-22\n    feedback: false\n" in draft.files["patent.yaml"]
+    await save(ed, "patent", "no_patent", {"feedback-shown": "1", "feedback": "1"})
+    draft = await FlowStore(db).draft(await _staff_id(db, "ed"))
+    assert draft is not None and draft.files["patent.yaml"].count("feedback: false") == 1  # only `late`'s own
     # A node id that exists, or is not a name, is refused.
     for bad in ("menu", "Bad-Id"):
         page = await ed.post("/console/flows/f/patent", {"action": "add", "id": bad, "type": "answer"})

@@ -782,8 +782,8 @@ def apply_form(node: CommentedMap, form: Any, flow_id: str) -> bool:
         priority = value("priority")
         if "priority" in node or priority != "normal":
             changed |= set_scalar(node, "priority", priority)
-    if has("feedback-shown"):
-        changed |= set_bool(node, "feedback", has("feedback"), True)
+    if "feedback-shown" in form and "feedback" in allowed:  # a checkbox: absent from the form when unticked
+        changed |= set_bool(node, "feedback", "feedback" in form, True)
     return changed
 
 
