@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -154,7 +155,7 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
 async def serve(settings: Settings) -> None:
     check_settings(settings)
     runtime = await create_runtime(settings)
-    events = EventBus(settings.redis_url)
+    events = EventBus(settings.redis_url, namespace=hashlib.sha256(settings.db_url().encode()).hexdigest()[:12])
     await events.start()
     handoff = handoff_for(runtime, events)
     app = build_app(runtime, Console(runtime.db, handoff, events))

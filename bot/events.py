@@ -17,9 +17,11 @@ CHANNEL = "hotline:events"
 class EventBus:
     """publish() reaches every subscriber in this process (and, with Redis, in every process)."""
 
-    def __init__(self, redis_url: str = ""):
+    def __init__(self, redis_url: str = "", namespace: str = ""):
         self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
         self._redis_url = redis_url
+        # One Redis may serve several deployments (or test runs): each hears only its own database's events.
+        self.channel = f"{CHANNEL}:{namespace}" if namespace else CHANNEL
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
 
@@ -30,7 +32,7 @@ class EventBus:
 
         self._redis = aioredis.from_url(self._redis_url)
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self.channel)
         self._listener = asyncio.create_task(self._listen(pubsub), name="redis-events")
 
     async def _listen(self, pubsub: Any) -> None:
@@ -61,7 +63,7 @@ class EventBus:
     async def publish(self, event: dict[str, Any]) -> None:
         if self._redis is not None:
             try:
-                await self._redis.publish(CHANNEL, json.dumps(event))
+                await self._redis.publish(self.channel, json.dumps(event))
                 return
             except Exception:
                 log.exception("redis publish failed; delivering in this process only")

@@ -58,8 +58,11 @@ class Timers:
                 and now - conv.waiting_since >= self.handoff.policy.sla:
             minutes = int((now - conv.waiting_since).total_seconds() // 60)
             log.warning("conversation %s (%s, %s) has waited %s minutes", conv.id, conv.lang, conv.queue, minutes)
+            # Nobody on the team speaks its language: then everyone is alerted, as everyone sees it.
+            spoken = {lang for s in await self.handoff.colleagues() if s.has("mediator") for lang in s.languages}
             await self.handoff.events.publish({"type": "sla", "conversation_id": conv.id, "lang": conv.lang,
-                                               "queue": conv.queue, "minutes": minutes})
+                                               "queue": conv.queue, "minutes": minutes,
+                                               "unmatched": conv.lang not in spoken})
         elif timer.kind == "inactive" and conv.status in (Status.WAITING, Status.WITH_MEDIATOR):
             quiet_since = conv.updated_at
             if now - quiet_since >= self.handoff.policy.inactivity:

@@ -77,7 +77,7 @@ async def test_sla_warns_about_a_waiting_conversation_only(db: AsyncEngine, serv
     assert await ticker.tick() == 2  # both SLA timers are due; only the waiting one warns
     await settle()
     assert sla_events(heard) == [{"type": "sla", "conversation_id": waits, "lang": "ru", "queue": "general",
-                                  "minutes": 16}]
+                                  "minutes": 16, "unmatched": False}]
     assert await ticker.tick() == 0  # fired once
     clock.advance(minutes=30)
     assert await ticker.tick() == 0

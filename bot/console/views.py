@@ -261,7 +261,7 @@ class Console:
                     if event is STOP:
                         break
                     if event and event.get("type") == "sla" and event.get("lang") not in me.languages \
-                            and not me.has("admin"):
+                        and not me.has("admin") and not event.get("unmatched"):
                         continue
                     data = f"data: {json.dumps(event)}\n\n" if event else ": keep-alive\n\n"
                     try:

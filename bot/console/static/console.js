@@ -74,7 +74,7 @@
   source.onmessage = (ev) => {
     const event = JSON.parse(ev.data);
     if (event.type === "sla") {
-      if (myLanguages.includes(event.lang) || myLanguages.includes("")) {
+      if (myLanguages.includes(event.lang) || myLanguages.includes("") || event.unmatched) {
         alertBox(`Conversation #${event.conversation_id} (${event.lang}, ${event.queue}) has waited ${event.minutes} minutes.`);
       }
       if (live === "queue") refreshList();
