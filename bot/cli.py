@@ -82,10 +82,13 @@ def _flows_import(args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
         if get_settings().redis_url:  # running hotlines switch at once rather than at their next look
+            import hashlib
+
             from bot.events import EventBus
             from bot.flows_db.store import EVENT
 
-            events = EventBus(get_settings().redis_url)
+            # the channel of the hotlines on this database, as `hotline serve` names it
+            events = EventBus(get_settings().redis_url, namespace=hashlib.sha256(url.encode()).hexdigest()[:12])
             try:
                 await events.start()
                 await events.publish({"type": EVENT, "version": version.number})

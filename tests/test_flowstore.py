@@ -268,3 +268,36 @@ async def test_through_redis_every_process_switches_at_once(db: AsyncEngine, cat
         await asyncio.gather(*tasks, return_exceptions=True)
         for bus in buses:
             await bus.close()
+
+
+async def test_an_import_reaches_a_running_hotline_through_redis_at_once(tmp_path: Path) -> None:
+    """`hotline flows import` tells the hotlines on the same database (its Redis channel), so a process
+    that would look again only in an hour switches at once."""
+    import socket
+    import time
+
+    import aiohttp
+
+    from tests.serve_kit import serve
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    db = f"sqlite+aiosqlite:///{tmp_path / 'redis.sqlite3'}"
+    settings = {"DATABASE_URL": db, "REDIS_URL": "redis://127.0.0.1:6379/15", "FLOWS_DIR": str(SMALL),
+                "FLOWS_RELOAD_SECONDS": "3600"}
+    async with serve(tmp_path, **settings) as server, aiohttp.ClientSession() as http:
+        changed = tmp_path / "changed"
+        shutil.copytree(SMALL, changed)
+        path = changed / "main.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("Главное меню", "Меню"), encoding="utf-8")
+        out = await asyncio.to_thread(hotline, ["flows", "import", str(changed)], tmp_path, **settings)
+        assert out.returncode == 0 and "published as version 2" in out.stdout, out.stderr
+        started = time.monotonic()
+        while True:
+            async with http.get(f"{server.base}/healthz") as res:
+                if (await res.json())["flow_version"] == 2:
+                    break
+            assert time.monotonic() - started < 5, server.errors()
+            await asyncio.sleep(0.05)
