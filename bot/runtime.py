@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.engine import Engine
 from bot.flows_db.reload import EngineCache, FlowReloader
 from bot.flows_db.store import FlowStore, read_dir
-from bot.flowspec import FlowSet
+from bot.flowspec import FlowError, FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.settings import Settings
@@ -34,6 +35,26 @@ class Runtime:
         await self.db.dispose()
 
 
+async def _files_changed(store: FlowStore, settings: Settings, version: Any, flows: FlowSet,
+                         on_disk: dict[str, str]) -> tuple[Any, FlowSet]:
+    """The files in FLOWS_DIR were edited since the served version. When that version itself came from
+    the files (first start or an import), the edited files are published, so editing the YAML and
+    restarting works; when editors have published in the console since, their work is kept and served."""
+    if version.kind not in ("initial", "import"):
+        log.warning("the files in %s differ from flow version %d, published in the console, which is served; "
+                    "`hotline flows import %s` would publish the files instead", settings.flows_dir,
+                    version.number, settings.flows_dir)
+        return version, flows
+    try:
+        await store.publish(on_disk, kind="import", author="start-up", note=f"files changed in {settings.flows_dir}",
+                            based_on=version.number)
+    except FlowError as exc:
+        log.error("the edited files in %s fail the checks; still serving version %d:\n%s", settings.flows_dir,
+                  version.number, exc)
+        return version, flows
+    return await store.serving()
+
+
 async def create_runtime(settings: Settings) -> Runtime:
     """Serves the newest published flow version in the database; on the first start the files in
     FLOWS_DIR become version 1. Raises FlowError when no version passes the checks: the hotline never
@@ -49,13 +70,11 @@ async def create_runtime(settings: Settings) -> Runtime:
     except BaseException:
         await db.dispose()
         raise
-    log.info("serving flow version %d (%s, %s)", version.number, version.kind, version.note)
-    if settings.flows_dir.is_dir() and version.files is not None:  # a hint for whoever edits the files
+    if settings.flows_dir.is_dir() and version.files is not None:
         on_disk, _ = read_dir(settings.flows_dir)
         if on_disk and on_disk != version.files:
-            log.warning("the files in %s differ from the published flow version %d, which is served; "
-                        "`hotline flows import %s` publishes the files", settings.flows_dir, version.number,
-                        settings.flows_dir)
+            version, flows = await _files_changed(store, settings, version, flows, on_disk)
+    log.info("serving flow version %d (%s, %s)", version.number, version.kind, version.note)
     texts = Catalogs(settings.translations_dir)
     engines = EngineCache(texts)
     assert version.files is not None
