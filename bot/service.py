@@ -69,7 +69,7 @@ def _inbox_statement(dialect: str) -> Any:
     module: Any = postgresql if dialect == "postgresql" else sqlite
     return (module.insert(inbox_t).values(channel=bindparam("channel"), external_id=bindparam("external_id"),
                                           received_at=bindparam("now"))
-            .on_conflict_do_nothing().returning(inbox_t.c.id))
+            .on_conflict_do_nothing())  # rowcount 0 = seen before (no RETURNING: one trip less on SQLite)
 
 
 @cache
@@ -146,7 +146,7 @@ class ConversationService:
     async def _handle(self, conn: AsyncConnection, inbound: Inbound) -> HandleResult:
         now = self.clock()
         if inbound.external_id and (await conn.execute(_inbox_statement(conn.dialect.name), {
-                "channel": inbound.channel, "external_id": inbound.external_id, "now": now})).first() is None:
+                "channel": inbound.channel, "external_id": inbound.external_id, "now": now})).rowcount == 0:
             log.info("duplicate %s message %s from %s ignored", inbound.channel, inbound.external_id,
                      mask(inbound.user))
             return HandleResult([], None, "", duplicate=True)

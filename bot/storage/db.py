@@ -43,6 +43,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 60)
+        # Every use of a connection here ends its own transaction (engine.begin() commits or rolls back;
+        # a Connection closed mid-transaction rolls it back itself), so the pool's extra ROLLBACK on
+        # return is only one more trip to the aiosqlite thread per message.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
