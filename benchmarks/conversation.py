@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from pg import fresh_database  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/hotline_bench")
 # A conversation: patent menu -> payment-date calculator -> answer -> feedback -> registration menu -> ...
@@ -63,25 +66,7 @@ async def bench(url: str, contacts: int, concurrency: int) -> dict[str, float]:
 
 
 def prepare_pg() -> bool:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(PG_URL)
-
-    async def reset() -> None:
-        conn = await asyncpg.connect(user=u.username, host=u.host, port=u.port or 5432, database="postgres",
-                                     password=u.password, timeout=2)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{u.database}"')
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(reset())
-        return True
-    except (OSError, asyncpg.PostgresError):
-        return False
+    return fresh_database(PG_URL)
 
 
 def child(db: str, contacts: int, concurrency: int) -> None:

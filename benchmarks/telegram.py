@@ -49,6 +49,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from pg import fresh_database  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/hotline_bench_telegram")
 SECRET = "benchmark-webhook-secret"
@@ -292,25 +295,7 @@ async def bench(bots: list[BotProcess], chats: int, concurrency: int, rounds: in
 
 
 def prepare_pg() -> bool:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(PG_URL)
-
-    async def reset() -> None:
-        conn = await asyncpg.connect(user=u.username, host=u.host, port=u.port or 5432, database="postgres",
-                                     password=u.password, timeout=2)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{u.database}"')
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(reset())
-        return True
-    except (OSError, asyncpg.PostgresError):
-        return False
+    return fresh_database(PG_URL)
 
 
 def show(name: str, runs: list[dict[str, float]], echo: dict[str, float] | None = None) -> dict[str, float]:

@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.core.understanding import Understanding
 
 
 def _flows_check(args: argparse.Namespace) -> int:
@@ -136,26 +140,27 @@ def _chat(args: argparse.Namespace) -> int:
     return asyncio.run(run_chat(lang=args.lang, contact=args.contact))
 
 
-def _understanding(directory: str | None) -> object:
+def _understanding(directory: str | None) -> Understanding | None:
+    """The understanding layer over the flows (FLOWS_DIR unless given); None, with the problems printed,
+    when the flows fail the checks."""
     from bot.core.understanding import Understanding
-    from bot.flowspec import load
+    from bot.flowspec import FlowError, load
 
-    return Understanding.for_flows(load(Path(directory) if directory else get_settings().flows_dir))
+    try:
+        return Understanding.for_flows(load(Path(directory) if directory else get_settings().flows_dir))
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+        return None
 
 
 def _match(args: argparse.Namespace) -> int:
     import json
 
-    from bot.core.understanding import Understanding
     from bot.core.understanding.evaluation import as_json
-    from bot.flowspec import FlowError
 
-    try:
-        u = _understanding(args.dir)
-    except FlowError as exc:
-        print(exc, file=sys.stderr)
+    u = _understanding(args.dir)
+    if u is None:
         return 1
-    assert isinstance(u, Understanding)
     questions = args.text if args.text else (line.rstrip("\n") for line in sys.stdin)
     for text in questions:
         if not text.strip():
@@ -167,18 +172,22 @@ def _match(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     import csv
 
-    from bot.core.understanding import Understanding
     from bot.core.understanding.evaluation import evaluate, given_topic
-    from bot.flowspec import FlowError
 
     try:
-        u = _understanding(args.dir)
-    except FlowError as exc:
-        print(exc, file=sys.stderr)
+        with open(args.file, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
-    assert isinstance(u, Understanding)
-    with open(args.file, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    missing = {"lang", "script", "label", "text"} - set(rows[0] if rows else {})
+    if missing:
+        print(f"{args.file}: not a question set: needs the tab-separated columns lang, script, label, text "
+              f"(missing: {', '.join(sorted(missing))})", file=sys.stderr)
+        return 1
+    u = _understanding(args.dir)
+    if u is None:
+        return 1
     report = evaluate(u, rows)
     print(f"{args.file}: {len(rows)} questions")
     print("\n".join(report.lines()))
