@@ -230,13 +230,10 @@ class _Run:
 
     def render(self, texts: L10n | None) -> str:
         text = self.pick(texts)
-
-        class _Vars(dict[str, str]):
-            def __missing__(inner, key: str) -> str:
-                return self.show(self.var(key))
-
+        if "{" not in text and "}" not in text:  # most texts have no placeholder: nothing to format
+            return text
         try:
-            return text.format_map(_Vars())
+            return text.format_map(_Placeholders(self))
         except (ValueError, IndexError, AttributeError):
             return text
 
@@ -727,6 +724,17 @@ class _Run:
         if node.type == "goto":
             return node.target
         return None
+
+
+class _Placeholders(dict[str, str]):
+    """{name} in a text -> the saved variable, shown in the contact's language."""
+
+    def __init__(self, run: _Run):
+        super().__init__()
+        self.run = run
+
+    def __missing__(self, key: str) -> str:
+        return self.run.show(self.run.var(key))
 
 
 def _lang_script(choice: str) -> tuple[str, str]:
