@@ -91,7 +91,7 @@ class Limits:
     per_chat_rate: float = 1.0  # Telegram: about one message a second in one chat
     per_chat_burst: float = 3.0  # an answer and its "did this help?" go out together
     global_rate: float = 30.0  # Telegram: about 30 messages a second overall
-    lease_seconds: float = 60.0
+    lease_seconds: float = 120.0  # longer than a send may take (aiogram waits up to 60 s): no double sends
     max_attempts: int = 40  # transient failures, backing off to 5 minutes: about 3 hours in all
     batch: int = 100
 

@@ -377,7 +377,7 @@ async def test_an_expired_lease_is_sent_again_once_with_a_warning(tg: Stack, db:
 
     restarted = OutboxWorker(db, {"telegram": TelegramSender(tg.bot)}, fast_limits(), clock=clock)
     assert await restarted.run_once() == 0  # the lease still runs: nothing, not even the later messages
-    clock.advance(seconds=61)
+    clock.advance(seconds=Limits().lease_seconds + 1)
     with caplog.at_level(logging.WARNING, logger="bot.outbox"):
         assert await drain(restarted) == 3
     warnings = [r for r in caplog.records if "cut off" in r.getMessage()]
