@@ -31,9 +31,11 @@
       const res = await fetch(location.href, { credentials: "same-origin" });
       if (!res.ok) return;
       const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-      const fresh = doc.getElementById("items");
-      const current = document.getElementById("items");
-      if (fresh && current) current.replaceWith(fresh);
+      for (const id of ["items", "count"]) {  // the list and its count in the heading
+        const fresh = doc.getElementById(id);
+        const current = document.getElementById(id);
+        if (fresh && current) current.replaceWith(fresh);
+      }
     }, 300);
   }
 
