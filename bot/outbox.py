@@ -18,17 +18,17 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.service import mask
-from bot.storage.models import ContactChannel, Outbox, utcnow
+from bot.storage.models import contact_channel_table as channel_t
+from bot.storage.models import outbox_table as outbox_t
+from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
-outbox_t = cast(Table, Outbox.__table__)
-channel_t = cast(Table, ContactChannel.__table__)
 # Built once and run for many rows at a time: building and cache-keying a statement per message costs
 # more than running it (see bot/service.py).
 _mark_sent = (update(outbox_t).where(outbox_t.c.id == bindparam("row_id"))

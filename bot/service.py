@@ -16,38 +16,29 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.engine import Engine
 from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
 from bot.core.normalize import sanitize
-from bot.storage.models import (
-    Contact,
-    ContactChannel,
-    Conversation,
-    InboxEvent,
-    Message,
-    Outbox,
-    UnansweredQuestion,
-    utcnow,
-)
+from bot.storage.models import contact_channel_table as channel_t
+from bot.storage.models import contact_table as contact_t
+from bot.storage.models import conversation_table as conversation_t
+from bot.storage.models import inbox_event_table as inbox_t
+from bot.storage.models import message_table as message_t
+from bot.storage.models import outbox_table as outbox_t
+from bot.storage.models import unanswered_question_table as unanswered_t
+from bot.storage.models import utcnow
 from handoff.states import Status, check_transition
 
 log = logging.getLogger(__name__)
 PUSH_CHANNELS = frozenset({"telegram", "whatsapp"})  # answered through the outbox, not in the request
 WINDOW_CHANNELS = frozenset({"whatsapp"})  # free-form messages only within 24 h of the person's last one
 
-contact_t = cast(Table, Contact.__table__)
-channel_t = cast(Table, ContactChannel.__table__)
-conversation_t = cast(Table, Conversation.__table__)
-message_t = cast(Table, Message.__table__)
-inbox_t = cast(Table, InboxEvent.__table__)
-outbox_t = cast(Table, Outbox.__table__)
-unanswered_t = cast(Table, UnansweredQuestion.__table__)
 
 
 # The statements of the hot path, built once: building and cache-keying a statement per message costs

@@ -11,28 +11,28 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from babel.dates import format_datetime
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.texts import Texts
 from bot.events import EventBus
 from bot.service import PUSH_CHANNELS
-from bot.storage.models import Contact, ContactChannel, Conversation, Message, Outbox, StaffUser, Timer, utcnow
+from bot.storage.models import contact_channel_table as channel_t
+from bot.storage.models import contact_table as contact_t
+from bot.storage.models import conversation_table as conversation_t
+from bot.storage.models import message_table as message_t
+from bot.storage.models import outbox_table as outbox_t
+from bot.storage.models import staff_user_table as staff_t
+from bot.storage.models import timer_table as timer_t
+from bot.storage.models import utcnow
 from handoff import texts as t
 from handoff.hours import OfficeHours
 from handoff.states import IllegalTransition, Status, check_transition
 
 log = logging.getLogger(__name__)
-conversation_t = cast(Table, Conversation.__table__)
-contact_t = cast(Table, Contact.__table__)
-channel_t = cast(Table, ContactChannel.__table__)
-message_t = cast(Table, Message.__table__)
-outbox_t = cast(Table, Outbox.__table__)
-staff_t = cast(Table, StaffUser.__table__)
-timer_t = cast(Table, Timer.__table__)
 RESOLUTIONS = ("answered", "referred", "no_reply", "duplicate", "spam", "other")
 QUEUES = ("legal", "medical", "general")
 BABEL = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}

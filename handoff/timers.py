@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.models import Conversation, Timer
+from bot.storage.models import conversation_table as conversation_t
+from bot.storage.models import timer_table as timer_t
 from handoff.service import HandoffError, HandoffService
 from handoff.states import Status
 
 log = logging.getLogger(__name__)
-timer_t = cast(Table, Timer.__table__)
-conversation_t = cast(Table, Conversation.__table__)
 LEASE = dt.timedelta(minutes=5)  # a claim older than this was cut off by a crash: fire it again
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console.auth import hash_password
@@ -15,17 +15,17 @@ from bot.core.model import Inbound
 from bot.events import EventBus
 from bot.i18n import Catalogs
 from bot.service import ConversationService
-from bot.storage.models import Contact, ContactChannel, Conversation, Message, Outbox, StaffUser, Timer, utcnow
+from bot.storage.models import contact_channel_table as channel_t
+from bot.storage.models import contact_table as contact_t
+from bot.storage.models import conversation_table as conversation_t
+from bot.storage.models import message_table as message_t
+from bot.storage.models import outbox_table as outbox_t
+from bot.storage.models import staff_user_table as staff_t
+from bot.storage.models import timer_table as timer_t
+from bot.storage.models import utcnow
 from handoff.hours import OfficeHours
 from handoff.service import HandoffPolicy, HandoffService, Staff
 
-contact_t = cast(Table, Contact.__table__)
-channel_t = cast(Table, ContactChannel.__table__)
-conversation_t = cast(Table, Conversation.__table__)
-message_t = cast(Table, Message.__table__)
-outbox_t = cast(Table, Outbox.__table__)
-timer_t = cast(Table, Timer.__table__)
-staff_t = cast(Table, StaffUser.__table__)
 PASSWORD = "correct-horse-battery"
 # The mediator keyword in each language (a whole message); "/operator" works everywhere.
 ESCALATE = {"ru": "оператор", "uz": "/operator", "tg": "одам", "ky": "оператор"}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from aiohttp import ClientError, web
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -28,7 +28,9 @@ from twilio.rest import Client
 from bot.core.model import Inbound, Media
 from bot.outbox import Held, Rejected, RetryLater, Transient, Unreachable
 from bot.service import ConversationService, mask
-from bot.storage.models import ContactChannel, Outbox, utcnow
+from bot.storage.models import contact_channel_table as channel_t
+from bot.storage.models import outbox_table as outbox_t
+from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -42,8 +44,6 @@ PROGRESS = ("sent", "delivered", "read")  # a message's delivery states, in the 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Country calling codes -> the language to start in; the migrant can change it at once (menu, /lang).
 COUNTRY_LANG = (("998", "uz"), ("992", "tg"), ("996", "ky"), ("7", "ru"))
-channel_t = cast(Table, ContactChannel.__table__)
-outbox_t = cast(Table, Outbox.__table__)
 
 
 def split_text(text: str, limit: int = LIMIT) -> list[str]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console.auth import ROLES, hash_password, new_password
-from bot.storage.models import AuditLog, StaffUser, utcnow
+from bot.storage.models import audit_log_table as audit_t
+from bot.storage.models import staff_user_table as staff_t
+from bot.storage.models import utcnow
 
-staff_t = cast(Table, StaffUser.__table__)
-audit_t = cast(Table, AuditLog.__table__)
 LANGS = ("ru", "uz", "tg", "ky")
 SKILLS = ("legal", "medical", "general")
 

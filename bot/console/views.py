@@ -7,24 +7,24 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import aiohttp_session
 from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console.auth import LoginThrottle, csrf_token, same_token, verify_password
 from bot.events import EventBus
-from bot.storage.models import CannedReply, StaffUser, utcnow
+from bot.storage.models import canned_reply_table as canned_t
+from bot.storage.models import staff_user_table as staff_t
+from bot.storage.models import utcnow
 from handoff.service import QUEUES, RESOLUTIONS, HandoffError, HandoffService, Staff
 from handoff.states import Status
 
 log = logging.getLogger(__name__)
-staff_t = cast(Table, StaffUser.__table__)
-canned_t = cast(Table, CannedReply.__table__)
 LANG_NAMES = {"ru": "Русский", "uz": "Oʻzbekcha", "tg": "Тоҷикӣ", "ky": "Кыргызча"}
 CHANNELS = ("telegram", "whatsapp", "web", "terminal")
 WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer-service window

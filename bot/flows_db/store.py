@@ -14,21 +14,21 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.flowspec import FlowError, FlowSet, Problem, check
 from bot.flowspec.loader import load_files
-from bot.storage.models import AuditLog, FlowDraft, FlowVersion, StaffUser, utcnow
+from bot.storage.models import audit_log_table as audit_t
+from bot.storage.models import flow_draft_table as draft_t
+from bot.storage.models import flow_version_table as version_t
+from bot.storage.models import staff_user_table as staff_t
+from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
-version_t = cast(Table, FlowVersion.__table__)
-draft_t = cast(Table, FlowDraft.__table__)
-audit_t = cast(Table, AuditLog.__table__)
-staff_t = cast(Table, StaffUser.__table__)
 PUBLISHED, ARCHIVED = "published", "archived"
 EVENT = "flows.published"  # on the EventBus: {"type": EVENT, "version": n}
 

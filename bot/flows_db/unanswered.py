@@ -7,18 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.normalize import fold
 from bot.flows_db.yamledit import EditError, clean_text
-from bot.storage.models import UnansweredQuestion
+from bot.storage.models import unanswered_question_table as question_t
 
-question_t = cast(Table, UnansweredQuestion.__table__)
 SIMILAR = 80.0  # rapidfuzz token_set_ratio of the folded texts for "the same question"
 OPEN = "open"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -229,3 +230,20 @@ class UnansweredQuestion(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | added | dismissed
     handled_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# The Core tables, typed (SQLAlchemy types Model.__table__ as a FromClause), for the modules that
+# speak SQLAlchemy Core on hot paths.
+audit_log_table = cast(Table, AuditLog.__table__)
+canned_reply_table = cast(Table, CannedReply.__table__)
+contact_table = cast(Table, Contact.__table__)
+contact_channel_table = cast(Table, ContactChannel.__table__)
+conversation_table = cast(Table, Conversation.__table__)
+flow_draft_table = cast(Table, FlowDraft.__table__)
+flow_version_table = cast(Table, FlowVersion.__table__)
+inbox_event_table = cast(Table, InboxEvent.__table__)
+message_table = cast(Table, Message.__table__)
+outbox_table = cast(Table, Outbox.__table__)
+staff_user_table = cast(Table, StaffUser.__table__)
+timer_table = cast(Table, Timer.__table__)
+unanswered_question_table = cast(Table, UnansweredQuestion.__table__)
