@@ -6,8 +6,10 @@ and the command menu. Delivery (the outbox) is in test_telegram_outbox.py."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import MAX_UPDATE_FAILURES, TelegramChannel
 from bot.core.engine import T_DID_IT_HELP, T_EMPTY, T_GLAD, T_MEDIA, T_PRIVACY, T_STALE, T_TALK
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
@@ -392,3 +394,31 @@ async def test_a_webhook_update_that_fails_gets_a_500_and_is_answered_when_sent_
     assert await count(db, InboxEvent) == 0  # the transaction was rolled back
     assert len(await tg.exchange(update, via="webhook")) == 2
     assert await tg.exchange(update, via="webhook") == []
+
+
+class FailsOn:
+    """Wraps ConversationService.handle: every message with this text fails (a poison update)."""
+
+    def __init__(self, service: ConversationService, text: str):
+        self.real, self.text = service.handle, text
+
+    async def __call__(self, inbound: Any) -> Any:
+        if inbound.text == self.text:
+            raise RuntimeError("a bug this message always hits")
+        return await self.real(inbound)
+
+
+async def test_an_update_that_always_fails_is_set_aside_and_the_others_are_answered(
+        tg: Stack, service: ConversationService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(TelegramChannel, "poll_backoff", 0.01)
+    monkeypatch.setattr(service, "handle", FailsOn(service, "poison"))
+    tg.channel.dead_letters = tmp_path / "dead-letters"
+    poison = tg.fake.text_update(7300, "poison", language_code="ru")
+    with caplog.at_level(logging.ERROR, logger="bot.channels.telegram"):
+        tg.fake.push(poison)
+        replies = await tg.exchange(tg.fake.text_update(7300, "/start", language_code="ru"))
+    assert len(replies) == 2  # the next message is answered: the privacy notice and the menu
+    kept = tmp_path / "dead-letters" / f"telegram-{tg.bot.id}-{poison['update_id']}.json"
+    assert json.loads(kept.read_text(encoding="utf-8"))["message"]["text"] == "poison"  # nothing lost
+    assert f"failed {MAX_UPDATE_FAILURES} times; set aside" in caplog.text

@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -42,6 +43,7 @@ from bot.core.model import Inbound, Media
 from bot.core.texts import N_, Texts
 from bot.outbox import Rejected, RetryLater, Transient, Unreachable
 from bot.service import ConversationService, mask
+from bot.settings import DEFAULT_SQLITE
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -50,6 +52,8 @@ LANGS = ("ru", "uz", "tg", "ky")
 DEFAULT_LANG = "ru"  # the command menu for everyone whose Telegram speaks none of our languages
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_FAILURES = 5  # then the update is set aside as a file, for a person to look at
+DEAD_LETTERS = DEFAULT_SQLITE.parent / "dead-letters"
 COMMANDS = [
     ("start", N_("Start again")),
     ("menu", N_("Main menu")),
@@ -157,9 +161,11 @@ class TelegramSender:
 
 class TelegramChannel:
     def __init__(self, bot: Bot, service: ConversationService, texts: Texts, wake: Callable[[], None],
-                 webhook_secret: str | None = None):
+                 webhook_secret: str | None = None, dead_letters: Path = DEAD_LETTERS):
         self.bot, self.service, self.texts, self.wake = bot, service, texts, wake
         self.webhook_secret = webhook_secret
+        self.dead_letters = dead_letters
+        self._failures: dict[int, int] = {}  # update_id -> failed attempts
         self.dp = Dispatcher()
         router = Router()
         router.message.register(self.on_message)
@@ -225,13 +231,37 @@ class TelegramChannel:
                 continue
             backoff = self.poll_backoff
             for update in updates:
-                try:
-                    await self.dp.feed_update(self.bot, update)
-                except Exception:
-                    log.exception("update %s failed; it will be fetched again", update.update_id)
+                if not await self._feed(update):
                     await asyncio.sleep(self.poll_backoff)
                     break
                 offset = update.update_id + 1
+
+    async def _feed(self, update: Update) -> bool:
+        """Handle one update; False when it failed and should come again. An update that fails
+        MAX_UPDATE_FAILURES times is set aside as a file (nothing is lost) so that it no longer holds
+        back every other migrant's messages behind it."""
+        try:
+            await self.dp.feed_update(self.bot, update)
+        except Exception:
+            failures = self._failures.get(update.update_id, 0) + 1
+            if failures < MAX_UPDATE_FAILURES:
+                self._failures[update.update_id] = failures
+                log.exception("update %s failed (%d); it will be fetched again (or sent again to the webhook)",
+                              update.update_id, failures)
+                return False
+            self._failures.pop(update.update_id, None)
+            path = self._set_aside(update)
+            log.exception("update %s failed %d times; set aside in %s so that the others are answered",
+                          update.update_id, failures, path)
+            return True
+        self._failures.pop(update.update_id, None)
+        return True
+
+    def _set_aside(self, update: Update) -> Path:
+        self.dead_letters.mkdir(parents=True, exist_ok=True)
+        path = self.dead_letters / f"telegram-{self.bot.id}-{update.update_id}.json"
+        path.write_text(update.model_dump_json(exclude_none=True), encoding="utf-8")
+        return path
 
     # -- webhook ---------------------------------------------------------------------------------
 
@@ -246,8 +276,9 @@ class TelegramChannel:
             update = Update.model_validate(data, context={"bot": self.bot})
         except (ValueError, ValidationError) as exc:
             return web.json_response({"error": f"not a Telegram update: {str(exc)[:200]}"}, status=400)
-        # Stored and handled before we answer: an error here is a 500 and Telegram sends it again.
-        await self.dp.feed_update(self.bot, update)
+        # Stored and handled before we answer: a failure is a 500 and Telegram sends it again.
+        if not await self._feed(update):
+            return web.json_response({"error": "not handled; send it again"}, status=500)
         return web.json_response({})
 
     def setup_routes(self, app: web.Application) -> None:
