@@ -230,6 +230,13 @@ class Editor:
     async def save(self, me: Staff, work: Working, files: Files) -> None:
         await self.store.save_draft(me.id, work.base, files)
 
+    async def save_file(self, me: Staff, work: Working, name: str, text: str) -> Files:
+        """The draft with one file replaced, saved; returns the draft's files."""
+        files = dict(work.files)
+        files[name] = text
+        await self.save(me, work, files)
+        return files
+
     def file_of(self, work: Working, flow_id: str) -> str:
         for name in (f"{flow_id}.yaml", f"{flow_id}.yml"):
             if name in work.files:
@@ -375,9 +382,7 @@ class Editor:
             await self.flash(request, f"Not saved: {exc}")
             raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}") from exc
         if changed:
-            files = dict(work.files)
-            files[name] = doc.dump()
-            await self.save(me, work, files)
+            files = await self.save_file(me, work, name, doc.dump())
             checked = await self.check(files)
             mine = [p for p in checked.problems if p.file == name and p.node == node_id and not p.warning]
             await self.flash(request, f"Saved in your draft. {len(mine)} problem(s) in this node, "
@@ -413,9 +418,7 @@ class Editor:
             await self.flash(request, f"Not saved: {exc}")
             raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}") from exc
         if changed:
-            files = dict(work.files)
-            files[name] = doc.dump()
-            await self.save(me, work, files)
+            await self.save_file(me, work, name, doc.dump())
             await self.flash(request, "Saved in your draft.")
         raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}")
 
@@ -445,9 +448,7 @@ class Editor:
         if text and not text.endswith("\n"):
             text += "\n"
         if text != work.files[name]:
-            files = dict(work.files)
-            files[name] = text
-            await self.save(me, work, files)
+            files = await self.save_file(me, work, name, text)
             checked = await self.check(files)
             count = len(errors(checked.in_file(name)))
             await self.flash(request, f"Saved in your draft; {count} error(s) in {name}." if count
@@ -716,9 +717,7 @@ class Editor:
             await self.flash(request, f"Not added: {exc.text if isinstance(exc, web.HTTPNotFound) else exc}")
             raise web.HTTPSeeOther("/console/flows/unanswered") from None
         if added:
-            files = dict(work.files)
-            files[name] = doc.dump()
-            await self.save(me, work, files)
+            await self.save_file(me, work, name, doc.dump())
         await unanswered.close(self.store.db, ids, "added", me.id)
         await self.flash(request, (f"Added to the examples of {key} ({lang}) in your draft; it takes effect when "
                                    "you publish." if added else f"{key} has this example already ({lang})."))

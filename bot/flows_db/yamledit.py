@@ -223,30 +223,35 @@ def set_l10n(node: CommentedMap, field: str, values: dict[str, str]) -> bool:
     return changed
 
 
-def set_scalar(node: CommentedMap, field: str, value: str | None) -> bool:
-    """A plain value (topic, queue, a target, ...); empty removes the field."""
-    old = node.get(field)
+def _cleared_or_same(node: CommentedMap, field: str, value: str | None) -> bool | None:
+    """An empty value removes the field: whether that changed anything. A value equal to the
+    current one: False. Otherwise None: the caller sets it."""
     if not value:
         if field in node:
             del node[field]
             return True
         return False
+    old = node.get(field)
     if old is not None and str(old) == value:
         return False
+    return None
+
+
+def set_scalar(node: CommentedMap, field: str, value: str | None) -> bool:
+    """A plain value (topic, queue, a target, ...); empty removes the field."""
+    done = _cleared_or_same(node, field, value)
+    if done is not None or not value:
+        return bool(done)
+    old = node.get(field)
     node[field] = styled(old, value) if isinstance(old, str) else value
     return True
 
 
 def set_date(node: CommentedMap, field: str, value: str) -> bool:
     value = value.strip()
-    old = node.get(field)
-    if not value:
-        if field in node:
-            del node[field]
-            return True
-        return False
-    if old is not None and str(old) == value:
-        return False
+    done = _cleared_or_same(node, field, value)
+    if done is not None:
+        return done
     try:
         node[field] = dt.date.fromisoformat(value)
     except ValueError:
