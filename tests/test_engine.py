@@ -11,15 +11,17 @@ import pytest
 from bot.core.engine import Engine, parse_date
 from bot.core.model import ConvState, Inbound, Profile, Turn
 from bot.core.texts import Untranslated
-from bot.flowspec import load
+from bot.flowspec import FlowSet, load
 
 FLOWS = load(Path(__file__).parent / "data" / "flows")
 NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
 
 
 class Chat:
-    def __init__(self, lang: str | None = "ru", **profile: object):
-        self.engine = Engine(FLOWS, Untranslated())
+    """A conversation with the pure engine (the small test flows unless `flows` is given)."""
+
+    def __init__(self, lang: str | None = "ru", flows: FlowSet = FLOWS, **profile: object):
+        self.engine = Engine(flows, Untranslated())
         self.profile = Profile(lang=lang, notice_shown=lang is not None, **profile)  # type: ignore[arg-type]
         self.state = ConvState()
         self.now = NOW

@@ -7,14 +7,13 @@ import datetime as dt
 
 import pytest
 
-from bot.core.engine import CLARIFY_KEY, Engine
-from bot.core.model import ConvState, Inbound, Profile, Turn
+from bot.core.engine import CLARIFY_KEY
 from bot.core.normalize import skeleton
-from bot.core.texts import Untranslated
 from bot.core.understanding import Understanding
 from bot.core.understanding import thresholds as th
 from bot.core.understanding.urgent import urgent
 from bot.flowspec import FlowSet
+from tests.test_engine import Chat as EngineChat
 
 NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -195,28 +194,8 @@ def test_no_confident_answer_out_of_scope(understanding: Understanding) -> None:
 
 # -- the engine ------------------------------------------------------------------------------------
 
-class Chat:
-    def __init__(self, flows: FlowSet, lang: str | None = None):
-        self.engine = Engine(flows, Untranslated())
-        self.profile = Profile(lang=lang, notice_shown=lang is not None)
-        self.state = ConvState()
-        self.turn: Turn | None = None
-
-    def send(self, text: str = "", payload: str | None = None) -> Turn:
-        turn = self.engine.handle(self.profile, self.state,
-                                  Inbound(channel="test", user="u", text=text, payload=payload), NOW)
-        self.profile, self.state, self.turn = turn.profile, turn.state, turn
-        return turn
-
-    @property
-    def nodes(self) -> list[str]:
-        assert self.turn
-        return [r.node for r in self.turn.replies if r.node]
-
-    @property
-    def text(self) -> str:
-        assert self.turn
-        return "\n".join(r.text for r in self.turn.replies)
+def Chat(flows: FlowSet, lang: str | None = None) -> EngineChat:
+    return EngineChat(lang=lang, flows=flows)
 
 
 def test_new_contact_typing_uzbek_gets_uzbek_notice_and_the_answer(flows: FlowSet) -> None:
