@@ -39,14 +39,30 @@
     }, 300);
   }
 
+  // Events can come close together: one fetch at a time (and once more after it if another event came
+  // meanwhile), and a message already shown is never appended again.
+  let fetching = false;
+  let fetchAgain = false;
   async function fetchMessages() {
+    if (fetching) { fetchAgain = true; return; }
+    fetching = true;
+    try {
+      await appendNewMessages();
+    } finally {
+      fetching = false;
+      if (fetchAgain) { fetchAgain = false; fetchMessages(); }
+    }
+  }
+
+  async function appendNewMessages() {
     const id = head.dataset.conversation;
     const res = await fetch(`/console/c/${id}/messages?after=${head.dataset.last}`, { credentials: "same-origin" });
     if (!res.ok) return;
     const data = await res.json();
     let changedState = false;
     for (const m of data.messages) {
-      head.dataset.last = Math.max(Number(head.dataset.last), m.id);
+      if (m.id <= Number(head.dataset.last)) continue;
+      head.dataset.last = m.id;
       const li = document.createElement("li");
       li.className = `m ${m.direction} ${m.sender}`;
       li.dataset.id = m.id;
