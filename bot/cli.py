@@ -161,11 +161,21 @@ def _match(args: argparse.Namespace) -> int:
     u = _understanding(args.dir)
     if u is None:
         return 1
+    profile: dict[str, str] = {}
+    for item in _split(args.profile):
+        name, _, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        domain = u.variants.domains.get(name)
+        if domain is None or value not in domain:
+            choices = "; ".join(f"{k}: {', '.join(v)}" for k, v in u.variants.domains.items())
+            print(f"--profile: unknown {item!r} (the flows save {choices})", file=sys.stderr)
+            return 2
+        profile[name] = value
     questions = args.text if args.text else (line.rstrip("\n") for line in sys.stdin)
     for text in questions:
         if not text.strip():
             continue
-        print(json.dumps(as_json(u, u.analyse(text)), ensure_ascii=False), flush=True)
+        print(json.dumps(as_json(u, u.analyse(text, profile=profile)), ensure_ascii=False), flush=True)
     return 0
 
 
@@ -191,9 +201,11 @@ def _eval(args: argparse.Namespace) -> int:
     report = evaluate(u, rows)
     print(f"{args.file}: {len(rows)} questions")
     print("\n".join(report.lines()))
-    if report.misses:
-        print(f"\nmisses ({len(report.misses)}): lang script | label -> action topic/node (confidence) | text")
-        for row, a in report.misses:
+    for title, rows_ in (("misses", report.misses), ("right but not confident", report.unsure)):
+        if not rows_:
+            continue
+        print(f"\n{title} ({len(rows_)}): lang script | label -> action topic/node (confidence) | text")
+        for row, a in rows_:
             got = given_topic(u, a) or "-"
             print(f"  {row['lang']} {row['script']:<15}| {row['label']} -> {a.action} {got} {a.node or ''} "
                   f"({a.confidence:.2f}) | {row['text']}")
@@ -305,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("text", nargs="*", help="questions (default: read lines from stdin)")
     match.add_argument("--json", action="store_true", help="JSON lines (the default and only format)")
     match.add_argument("--dir", help="flow directory (default: FLOWS_DIR)")
+    match.add_argument("--profile", help="the contact's saved choices, e.g. citizenship=kg,region=spb "
+                       "(default: none saved)")
     match.set_defaults(func=_match)
 
     evaluate = sub.add_parser("eval", help="score free-text understanding on a labelled TSV "

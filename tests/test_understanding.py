@@ -165,7 +165,8 @@ def test_thresholds_are_ordered() -> None:
 ])
 def test_confident_answers(understanding: Understanding, text: str, node: str) -> None:
     analysis = understanding.analyse(text)
-    assert (analysis.action, analysis.node) == ("answer", node), analysis.ranked
+    # an answer that depends on the citizenship asks for it first, then gives `want`
+    assert (analysis.action, analysis.want or analysis.node) == ("answer", node), analysis.ranked
     assert analysis.confidence >= th.ANSWER
 
 
@@ -177,10 +178,39 @@ def test_urgent_before_faq_and_escalating_answers(understanding: Understanding) 
 
 
 def test_close_call_offers_up_to_three_options(understanding: Understanding) -> None:
-    analysis = understanding.analyse("сколько стоит патент")  # no region: several answers are as good
+    analysis = understanding.analyse("регистрация", profile={"citizenship": "uz"})  # one word: several answers
     assert analysis.action == "clarify"
     assert 1 <= len(analysis.options) <= th.CLARIFY_OPTIONS
-    assert all(understanding.node(n).topic == "patent_cost_region" for n in analysis.options)
+    assert "registration.deadline_uz" in analysis.options  # the Uzbek variant, never another one
+    assert not {"registration.deadline_tj", "registration.deadline_kg"} & set(analysis.options)
+
+
+def test_variants_of_one_answer_are_one_question(understanding: Understanding) -> None:
+    """The price by region is one question: asked for what it depends on, answered for the person."""
+    analysis = understanding.analyse("сколько стоит патент")
+    assert (analysis.action, analysis.topic) == ("answer", "patent_cost_region")
+    assert (analysis.node, analysis.asks) == ("patent.ask_cit_cost", "citizenship")
+    analysis = understanding.analyse("сколько стоит патент", profile={"citizenship": "uz"})
+    assert (analysis.node, analysis.asks) == ("patent.ask_region", "region")
+    analysis = understanding.analyse("сколько стоит патент", profile={"citizenship": "uz", "region": "spb"})
+    assert (analysis.action, analysis.node, analysis.asks) == ("answer", "patent.cost_spb", None)
+    analysis = understanding.analyse("сколько стоит патент", profile={"citizenship": "kg", "region": "spb"})
+    assert (analysis.action, analysis.node) == ("answer", "patent.kg_no_patent")  # EAEU: no patent
+
+
+@pytest.mark.parametrize(("text", "profile", "node", "said"), [
+    ("мы с Таджикистана, через сколько дней регистрация?", {}, "registration.deadline_tj", {"citizenship": "tj"}),
+    ("я кыргыз, сколько дней можно без регистрации", {"citizenship": "uz"}, "registration.deadline_kg",
+     {"citizenship": "kg"}),
+    ("Qozonda ishlayman, patent narxi qancha", {"citizenship": "uz"}, "patent.cost_tatarstan", {"region": "tatarstan"}),
+    ("сколько стоит патент в Питере", {"citizenship": "tj", "region": "moscow"}, "patent.cost_spb", {"region": "spb"}),
+    ("как продлить патент", {"citizenship": "kg"}, "patent.renewal_kg", {}),
+])
+def test_citizenship_and_region_said_in_the_message_count(understanding: Understanding, text: str,
+                                                          profile: dict[str, str], node: str,
+                                                          said: dict[str, str]) -> None:
+    analysis = understanding.analyse(text, profile=profile)
+    assert (analysis.action, analysis.node, dict(analysis.facts)) == ("answer", node, said), analysis.ranked
 
 
 def test_no_confident_answer_out_of_scope(understanding: Understanding) -> None:
@@ -194,16 +224,18 @@ def test_no_confident_answer_out_of_scope(understanding: Understanding) -> None:
 
 # -- the engine ------------------------------------------------------------------------------------
 
-def Chat(flows: FlowSet, lang: str | None = None) -> EngineChat:
-    return EngineChat(lang=lang, flows=flows)
+def Chat(flows: FlowSet, lang: str | None = None, **profile: object) -> EngineChat:
+    return EngineChat(lang=lang, flows=flows, **profile)
 
 
 def test_new_contact_typing_uzbek_gets_uzbek_notice_and_the_answer(flows: FlowSet) -> None:
     chat = Chat(flows)
-    turn = chat.send("patentni qanday to'layman")
+    chat.send("patentni qanday to'layman")
     assert (chat.profile.lang, chat.profile.script) == ("uz", "Latn")
     assert "help line for migrant workers" in chat.text  # the privacy notice, once
-    assert chat.nodes == ["patent.payment_how"]
+    assert chat.nodes == ["patent.ask_cit_payment"]  # the answer depends on the citizenship: asked once
+    turn = chat.send("1")
+    assert chat.profile.vars["citizenship"] == "uz" and chat.nodes == ["patent.payment_how"]
     assert turn.topic == "patent_payment" and "Did this help?" in chat.text
     assert chat.state.wait == "feedback"
 
@@ -266,9 +298,9 @@ def test_ask_failing_validation_with_a_question_answers_it(flows: FlowSet) -> No
 
 
 def test_did_you_mean_by_button_and_by_number(flows: FlowSet) -> None:
-    chat = Chat(flows, lang="ru")
+    chat = Chat(flows, lang="ru", vars={"citizenship": "uz"})
     chat.send("/menu")
-    chat.send("сколько стоит патент")
+    chat.send("регистрация")
     assert chat.state.wait == "clarify"
     assert chat.turn is not None
     buttons = chat.turn.replies[-1].buttons
@@ -277,11 +309,11 @@ def test_did_you_mean_by_button_and_by_number(flows: FlowSet) -> None:
     chat.send(payload=buttons[0].payload)
     assert chat.nodes == [offered[0]] and CLARIFY_KEY not in chat.state.vars
     chat.send("/menu")
-    chat.send("сколько стоит патент")
+    chat.send("регистрация")
     chat.send("2")
     assert chat.nodes == [chat.state.at] and chat.state.at == offered[1]
     chat.send("/menu")
-    chat.send("сколько стоит патент")
+    chat.send("регистрация")
     turn = chat.send(str(len(offered) + 1))  # the last number: a person
     assert turn.handoff is not None and turn.handoff.reason == "not_understood"
 
@@ -300,7 +332,7 @@ def test_no_match_is_stored_for_editors_and_two_misses_offer_a_person(flows: Flo
 
 
 def test_a_confident_other_language_is_offered_not_forced(flows: FlowSet) -> None:
-    chat = Chat(flows, lang="ru")
+    chat = Chat(flows, lang="ru", vars={"citizenship": "tj"})
     chat.send("/menu")
     chat.send("патентро кай пардохт кунам")
     assert chat.profile.lang == "ru"  # not forced

@@ -32,6 +32,7 @@ from bot.core.texts import N_, Texts
 from bot.core.translit import uz_latin_to_cyrillic
 from bot.core.understanding import Analysis, Understanding
 from bot.core.understanding import thresholds as th
+from bot.core.understanding.profile import said
 from bot.core.understanding.urgent import Urgent, urgent
 from bot.flowspec.model import FlowSet, L10n, Node
 
@@ -100,6 +101,9 @@ T_DID_YOU_MEAN = N_("Did you mean one of these? Choose one, or talk to a person.
 # Written in the language the migrant typed in; each translation names its own language.
 T_SWITCH = N_("You wrote in my language. Shall we continue in it?")
 CLARIFY_KEY = "_clarify"  # conversation variable: the answers offered by "did you mean" (not a flow name)
+# conversation variable: [answer, ask] - the answer a typed question asked for, given once the ask
+# (citizenship, region: what the answer depends on) is answered
+WANT_KEY = "_want"
 SWITCH_KEY = "_switch_offered"  # conversation variable: a language switch was offered once already
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 
@@ -400,6 +404,12 @@ class _Run:
                 if folded and folded in {fold(v) for v in opt.label.values()}:
                     self.choose(node, i)
                     return
+            if wait == "ask" and node.save_as:  # "я из Таджикистана" to "what is your citizenship?"
+                stated = said(skeleton(text)).get(node.save_as)
+                values = [o.value for o in node.options]
+                if stated is not None and stated in values:
+                    self.choose(node, values.index(stated) + 1)
+                    return
         if wait == "ask" and node is not None and node.expect != "choice":
             value, error = self.validate(node, text)
             if error is None:
@@ -490,7 +500,7 @@ class _Run:
         person). Inside a question (`ask`) only a confident answer or an urgent situation counts."""
         if option_number(text) is not None or not _LETTERS.search(text):
             return False
-        analysis = self.e.understanding.analyse(text, prior=self.p.lang)
+        analysis = self.e.understanding.analyse(text, prior=self.p.lang, profile=self.known())
         self._analysis = analysis
         if analysis.action == "none" or (inside_ask and analysis.action == "clarify"):
             return False
@@ -498,13 +508,19 @@ class _Run:
         self.act(analysis)
         return True
 
+    def known(self) -> dict[str, str]:
+        """The contact's saved choices (citizenship, region): what answers depend on."""
+        return {k: v for k, v in self.p.vars.items() if isinstance(v, str)}
+
     def act(self, analysis: Analysis) -> None:
         self.s.misses = 0
         self.context = self.s.at or self.context
+        # citizenship or region said in the message, and used for the answer, is the contact's now
+        self.p.vars.update(analysis.facts)
         if analysis.urgent is not None:
             self.escalate(analysis.urgent)
         elif analysis.action in ("answer", "handoff") and analysis.node:
-            self.pick_answer(analysis.node)
+            self.pick_answer(analysis.want or analysis.node)
         elif analysis.action == "clarify":
             self.clarify(analysis.options)
 
@@ -519,10 +535,16 @@ class _Run:
         self.enter(last, reason="urgent")
 
     def pick_answer(self, key: str) -> None:
+        """Give an answer a typed question asked for: the variant for this contact's citizenship and
+        region; when one is unknown, ask for it first (once: it is saved) and answer after."""
         self.s.misses = 0
         self.s.vars.pop(CLARIFY_KEY, None)
+        self.s.vars.pop(WANT_KEY, None)
         self.context = self.s.at or self.context
-        self.enter(key)
+        resolution = self.e.understanding.resolve(key, self.known())
+        if resolution.asks and resolution.want:
+            self.s.vars[WANT_KEY] = [resolution.want, resolution.node]
+        self.enter(resolution.node)
 
     def clarify(self, options: tuple[str, ...]) -> None:
         options = tuple(o for o in options if self.flows.has(o))
@@ -536,6 +558,13 @@ class _Run:
         self.s.reason = "not_understood"
 
     def title(self, key: str) -> str:
+        resolution = self.e.understanding.resolve(key, self.known())
+        if resolution.asks:  # not one variant's title: the question, as the menus name it
+            label = self.e.understanding.variants.labels.get(resolution.node)
+            if label:
+                return self.render(label)
+        elif self.flows.node(resolution.node).title:
+            key = resolution.node
         node = self.flows.node(key)
         if node.title:
             return self.render(node.title)
@@ -658,6 +687,10 @@ class _Run:
         if node.save_as == "language" and not self.p.notice_shown:
             self.p.notice_shown = True
             self.say(self.tr(T_PRIVACY))
+        want = self.s.vars.get(WANT_KEY)
+        if isinstance(want, list) and len(want) == 2 and want[1] == node.key:
+            self.pick_answer(str(want[0]))  # the answer asked for, now for this contact
+            return
         if node.next:
             self.enter(node.next)
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from bot.core.normalize import skeleton
 from bot.core.understanding import thresholds as th
 from bot.core.understanding.langid import LangGuess, LanguageDetector, flow_texts, training_texts
 from bot.core.understanding.matcher import Entry, FaqIndex
+from bot.core.understanding.profile import said
 from bot.core.understanding.urgent import Urgent, urgent
+from bot.core.understanding.variants import Resolution, Variants
 from bot.flowspec.model import FlowSet, Node
 
-__all__ = ["Analysis", "LangGuess", "Understanding", "Urgent"]
+__all__ = ["Analysis", "LangGuess", "Resolution", "Understanding", "Urgent"]
 
 ACTIONS = ("answer", "clarify", "handoff", "none")
 
@@ -36,6 +39,10 @@ class Analysis:
     confidence: float  # the best answer's score, 0..1 (1 for urgent patterns)
     options: tuple[str, ...] = ()  # for clarify: up to three answer nodes, best first
     ranked: tuple[tuple[str, float], ...] = ()  # the best few answers and their scores
+    asks: str | None = None  # answer: the contact variable `node` (an ask) asks for before the answer
+    want: str | None = None  # with `asks`: the answer to give once it is known (resolved again then)
+    facts: Mapping[str, str] = field(default_factory=dict)  # citizenship/region said in the message, used
+    entered: tuple[str, ...] = ()  # for clarify: what each option enters for this person (an ask first)
 
 
 class Understanding:
@@ -52,8 +59,8 @@ class Understanding:
                 if node.type == "menu" and option.next:
                     leads_to.setdefault(option.next, []).append(option.label)
         for node in flows.nodes():
-            for field in (node.text, node.title, node.error):
-                texts.extend((field or {}).items())
+            for l10n in (node.text, node.title, node.error):
+                texts.extend((l10n or {}).items())
             for option in node.options:
                 texts.extend(option.label.items())
             for lang, examples in node.examples.items():
@@ -71,6 +78,7 @@ class Understanding:
         self.detector = LanguageDetector(training_texts(flow_texts(texts)))
         self.index = FaqIndex(entries)
         self.answers = {key: flows.node(key) for key in self.index.nodes}
+        self.variants = Variants(flows)
 
     @classmethod
     def for_flows(cls, flows: FlowSet) -> Understanding:
@@ -108,7 +116,8 @@ class Understanding:
     def detect(self, text: str, prior: str | None = None) -> LangGuess | None:
         return self.detector.detect(text, prior)
 
-    def analyse(self, text: str, prior: str | None = None) -> Analysis:
+    def analyse(self, text: str, prior: str | None = None, profile: Mapping[str, str] | None = None) -> Analysis:
+        """What a typed message asks for; `profile`: the contact's saved variables (citizenship, region)."""
         skel = skeleton(text)
         lang = self.detector.detect(text, prior)
         hit = urgent(skel)
@@ -116,22 +125,54 @@ class Understanding:
             first = hit.nodes[0]
             topic = self.flows.node(first).topic if self.flows.has(first) else "handoff_needed"
             return Analysis(text, skel, lang, hit, "handoff", first, topic, 1.0)
+        return self.decide(text, skel, lang, profile or {})
+
+    def resolve(self, key: str, known: Mapping[str, str]) -> Resolution:
+        """The answer node `key` for a person with these contact variables (see `variants`)."""
+        return self.variants.resolve(key, known)
+
+    def decide(self, text: str, skel: str, lang: LangGuess | None, profile: Mapping[str, str]) -> Analysis:
+        """The FAQ decision: answer, "did you mean", or nothing; the answers are the ones for this person
+        (the citizenship and region saved, or said in the message, or asked for first)."""
         ranked = self.index.rank(skel) if skel else []
-        top = tuple(ranked[:5])
         if not ranked:
             return Analysis(text, skel, lang, None, "none", None, None, 0.0)
-        best, score = ranked[0]
-        topic = self.answers[best].topic
+        top = tuple(ranked[:5])
+        stated = said(skel)
+        known = {**{k: v for k, v in profile.items() if k in self.variants.domains}, **stated}
+        # one line per question: variants of one answer for other citizenships or regions are the same
+        # question, and what is shown is the variant for this person (or the question that asks first)
+        questions: list[tuple[str, float, Resolution]] = []
+        seen: set[object] = set()
+        for key, score in ranked:
+            resolution = self.variants.resolve(key, known)
+            mark: object = (resolution.node if resolution.asks is None
+                            else ("ask", resolution.node, self.variants.question(key)))
+            if mark in seen:
+                continue
+            seen.add(mark)
+            questions.append((key, score, resolution))
+        key, score, resolution = questions[0]
+        best = resolution.want or resolution.node
+        topic = self.topic_of(best) or self.topic_of(key)
+        facts = {var: stated[var] for var in self.variants.depends(key) if var in stated}
         # the lead over the next answer on another topic, and over the next answer on the same topic
-        other = next((s for n, s in ranked[1:] if self.answers[n].topic != topic), 0.0)
-        sibling = next((s for n, s in ranked[1:] if self.answers[n].topic == topic), 0.0)
+        other = next((s for k, s, _ in questions[1:] if self.topic_of(k) != self.topic_of(key)), 0.0)
+        sibling = next((s for k, s, _ in questions[1:] if self.topic_of(k) == self.topic_of(key)), 0.0)
         leads = score - other >= th.MARGIN * score and score - sibling >= th.SIBLING_MARGIN * score
         if score >= th.SURE or (score >= th.ANSWER and leads):
-            action = "handoff" if self.escalates(best) else "answer"
-            return Analysis(text, skel, lang, None, action, best, topic, score, ranked=top)
+            action = "handoff" if resolution.asks is None and self.escalates(resolution.node) else "answer"
+            return Analysis(text, skel, lang, None, action, resolution.node, topic, score, ranked=top,
+                            asks=resolution.asks, want=resolution.want, facts=facts)
         if score >= th.CLARIFY:
             floor = max(th.CLARIFY, score * th.CLARIFY_SPREAD)
-            options = tuple(n for n, s in ranked[:th.CLARIFY_OPTIONS] if s >= floor)
-            return Analysis(text, skel, lang, None, "clarify", best, topic, score, options, top)
+            chosen = [(k, r) for k, s, r in questions[:th.CLARIFY_OPTIONS] if s >= floor]
+            options = tuple(r.want or r.node for _, r in chosen)
+            return Analysis(text, skel, lang, None, "clarify", resolution.node, topic, score, options, top,
+                            facts=facts, entered=tuple(r.node for _, r in chosen))
         guess = topic if score >= th.TOPIC_GUESS else None
-        return Analysis(text, skel, lang, None, "none", best if guess else None, guess, score, ranked=top)
+        return Analysis(text, skel, lang, None, "none", resolution.node if guess else None, guess, score,
+                        ranked=top)
+
+    def topic_of(self, key: str) -> str | None:
+        return self.flows.node(key).topic if self.flows.has(key) else None

@@ -31,8 +31,11 @@ def as_json(u: Understanding, a: Analysis) -> dict[str, Any]:
         "node": a.node,
         "confidence": round(a.confidence, 3),
         "action": a.action,
-        "options": [{"node": n, "topic": u.node(n).topic} for n in a.options],
+        "options": [{"node": entered, "topic": u.topic_of(n), **({"want": n} if entered != n else {})}
+                    for n, entered in zip(a.options, a.entered or a.options, strict=True)],
         **({"urgent": a.urgent.category} if a.urgent else {}),
+        **({"asks": a.asks, "want": a.want} if a.asks else {}),
+        **({"said": dict(a.facts)} if a.facts else {}),
     }
 
 
@@ -64,32 +67,61 @@ class _Tally:
         self.right += ok
         self.total += 1
 
+    @property
+    def share(self) -> float:
+        return 100.0 * self.right / self.total if self.total else 0.0
+
     def __str__(self) -> str:
-        share = 100.0 * self.right / self.total if self.total else 0.0
-        return f"{share:5.1f}%  {self.right:>4}/{self.total:<4}"
+        return f"{self.share:5.1f}%  {self.right:>4}/{self.total:<4}"
+
+
+@dataclass
+class _Group:
+    """One line of a table: topic (lenient) over every row, and confident over the rows that want an
+    answer (every label but out_of_scope)."""
+
+    topic: _Tally = field(default_factory=_Tally)
+    confident: _Tally = field(default_factory=_Tally)
+
+    def __str__(self) -> str:
+        confident = f"{self.confident.share:5.1f}%" if self.confident.total else "     -"
+        return f"{self.topic}  {confident}"
+
+
+def is_confident(u: Understanding, label: str, a: Analysis) -> bool:
+    """Right without a list of guesses: the answer itself (or the escalation) is the right one."""
+    return a.action in ("answer", "handoff") and is_right(u, label, a)
 
 
 @dataclass
 class Report:
-    overall: _Tally = field(default_factory=_Tally)
-    by_lang: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    by_script: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    by_label: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    overall: _Group = field(default_factory=_Group)
+    by_lang: dict[str, _Group] = field(default_factory=lambda: defaultdict(_Group))
+    by_script: dict[str, _Group] = field(default_factory=lambda: defaultdict(_Group))
+    by_style: dict[str, _Group] = field(default_factory=lambda: defaultdict(_Group))
+    by_label: dict[str, _Group] = field(default_factory=lambda: defaultdict(_Group))
     lang_detection: _Tally = field(default_factory=_Tally)
     handoff: _Tally = field(default_factory=_Tally)
     oos_answered: _Tally = field(default_factory=_Tally)
+    oos_offered: _Tally = field(default_factory=_Tally)
     misses: list[tuple[Mapping[str, str], Analysis]] = field(default_factory=list)
+    unsure: list[tuple[Mapping[str, str], Analysis]] = field(default_factory=list)
     lang_misses: list[tuple[Mapping[str, str], Analysis]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"{'overall (topic accuracy)':<34}{self.overall}"]
+        head = f"{'':<34}{'topic (lenient)':<16}  confident"
+        out = [head, f"{'overall':<34}{self.overall}"]
         for title, table in (("by language", self.by_lang), ("by script", self.by_script),
-                             ("by label", self.by_label)):
+                             ("by style", self.by_style), ("by label", self.by_label)):
+            if not table:
+                continue
             out.append(title)
             out.extend(f"  {key:<32}{table[key]}" for key in sorted(table))
+        out.append(f"{'confident (in-scope rows)':<34}{self.overall.confident}")
         out.append(f"{'language detection':<34}{self.lang_detection}")
         out.append(f"{'handoff_needed escalated':<34}{self.handoff}")
         out.append(f"{'out_of_scope answered confidently':<34}{self.oos_answered}")
+        out.append(f"{'out_of_scope offered topics':<34}{self.oos_offered}")
         return out
 
 
@@ -97,18 +129,28 @@ def evaluate(u: Understanding, rows: Iterable[Mapping[str, str]]) -> Report:
     report = Report()
     for row in rows:
         a = u.analyse(row["text"])
-        ok = is_right(u, row["label"], a)
-        for tally in (report.overall, report.by_lang[row["lang"]], report.by_script[f"{row['lang']} {row['script']}"],
-                      report.by_label[row["label"]]):
-            tally.add(ok)
+        label = row["label"]
+        ok = is_right(u, label, a)
+        groups = [report.overall, report.by_lang[row["lang"]], report.by_script[f"{row['lang']} {row['script']}"],
+                  report.by_label[label]]
+        if row.get("style"):
+            groups.append(report.by_style[row["style"]])
+        sure = is_confident(u, label, a)
+        for group in groups:
+            group.topic.add(ok)
+            if label != "out_of_scope":
+                group.confident.add(sure)
         lang_ok = a.lang is not None and a.lang.lang == row["lang"]
         report.lang_detection.add(lang_ok)
-        if row["label"] == "handoff_needed":
+        if label == "handoff_needed":
             report.handoff.add(a.action == "handoff")
-        if row["label"] == "out_of_scope":
+        if label == "out_of_scope":
             report.oos_answered.add(a.action == "answer")
+            report.oos_offered.add(a.action == "clarify")
         if not ok:
             report.misses.append((row, a))
+        elif label != "out_of_scope" and not sure:
+            report.unsure.append((row, a))
         if not lang_ok:
             report.lang_misses.append((row, a))
     return report
