@@ -16,7 +16,8 @@ from bot.core.normalize import skeleton
 from bot.core.understanding import thresholds as th
 from bot.core.understanding.langid import LangGuess, LanguageDetector, flow_texts, training_texts
 from bot.core.understanding.matcher import Entry, FaqIndex
-from bot.core.understanding.urgent import Urgent, urgent
+from bot.core.understanding.person import person_request
+from bot.core.understanding.urgent import UNSURE_NODE, Urgent, maybe_urgent, urgent
 from bot.flowspec.model import FlowSet, Node
 
 __all__ = ["Analysis", "LangGuess", "Understanding", "Urgent"]
@@ -111,11 +112,13 @@ class Understanding:
     def analyse(self, text: str, prior: str | None = None) -> Analysis:
         skel = skeleton(text)
         lang = self.detector.detect(text, prior)
-        hit = urgent(skel)
+        hit = urgent(skel) or person_request(skel, self.flows.settings.mediator)
         if hit is not None:
             first = hit.nodes[0]
             topic = self.flows.node(first).topic if self.flows.has(first) else "handoff_needed"
             return Analysis(text, skel, lang, hit, "handoff", first, topic, 1.0)
+        if maybe_urgent(skel) and self.flows.has(UNSURE_NODE):  # one question: "a person now?"
+            return Analysis(text, skel, lang, None, "answer", UNSURE_NODE, None, 0.0)
         ranked = self.index.rank(skel) if skel else []
         top = tuple(ranked[:5])
         if not ranked:
