@@ -52,7 +52,7 @@ _BREATH = (r"ne mo\w* dišat|ne dišit|ne dišet|ne dišu|dišat ne mo|tiajel\w*
            r"dem al\w* alba|dem albai|demi kisil|dem\w* kisil|dem\w* jet\w*pe|bulugup|tunčug|tumčug")
 _UNCONSCIOUS = (r"bez soznan|poterial\w* soznan|poteria soznan|obmorok|ne prixod\w* v seb|ne očnu|ne prosipa|"
                 r"glaza ne otkr|ne otkriva\w* glaz|"
-                r"xušidan ket|xušini iokot|xušsiz|xušiga kelma|ozidan ket|koz\w* očma|bexuš|xuš(aš)? (raf|nest)|"
+                r"xušidan ket|xušini ekot|xušsiz|xušiga kelma|ozidan ket|koz\w* očma|bexuš|xuš(aš)? (raf|nest)|"
                 r"xušaš namea|čašm\w* (nameku|nakuš)|"
                 r"esin jogot|esinen tan|es\w* učup|es učun|esi jok|esine kelbe|koz\w* ačpa|koz\w* ačba")
 _STROKE = (r"insult|inskult|paraliz|otniala|onemel|perekosi|krivo lic|lico perekos|reč\w* (propal|narušen)|"
@@ -66,10 +66,15 @@ _INJURY = (r"travm|perelom|otrezal|otorval|otrubil|razdavil|pridavil|razmoz|kost
            r"kulap tuš|kulap ket|ezilip|talkala|"
            r"iikilib tuš|balanddan iikil|lesadan (iikil|kulap|af)|leso\w* af|afto\w* az bal")
 # a weaker word (broken, cut, wound) is an injury only with a body part, blood or a hospital near it
-_HURT = r"šikast|majrux|zaxm|jarox|jarak|singan|sinib|\bsindi|kesil|kesip|kirkil|kistir|kisil|bur(id|ida)\b|ezil"
-_BODY = (r"\bruk|\bnog|palc|golov|spin|kost|\bkol\b|\bkolim|\bkoli\b|\bkolu\b|\boiog|\boiok|barmog|barmak|\bboš|"
+_HURT = r"slomal|šikast|majrux|zaxm|jarox|jarak|singan|sinib|\bsindi|kesil|kesip|kirkil|kistir|kisil|bur(id|ida)\b|ezil"
+_BODY = (r"\bruk|\bnog|palc|golov|spin|kost|\bkol\b|\bkolim|\bkoli\b|\bkolu\b|\boeg|\boek|barmog|barmak|\bboš|"
          r"\bbaš|\bsar\b|\bsaraš|\bsaram|\bdast|\bpoi\b|\bpoiam|\bpoiaš|angušt|\bbut\b|\bbutu|\bbutum|sook|sujak|"
-         r"iliq|ustuxon|" + _BLEED + r"|skor|bolnic|kasalxon|bemorxon|oruukan|tez iordam|tez jardam|taččili")
+         r"iliq|ustuxon|" + _BLEED + r"|skor|bolnic|kasalxon|bemorxon|oruukan|tez erdam|tez jardam|taččili")
+# a past injury asked about as a right (who pays, insurance, compensation) is a labour question, unless it
+# still bleeds or an ambulance is in question
+_LATER = (r"^(?!.*(krov|\bkon\b|\bxun\b|\bkan\b|skor|tez erdam|tez jardam|taččili|diš|soznan|xuš|\besi)).*"
+          r"(kto (za)?plat|kto opla|kim tol|kim tolai|kim tolo|strax|sugurt|kompens|vozmest|bolnič\w* list|posobi|"
+          r"ki mepardoz|ki pardoxt|aibdor|vinovat|gunaxkor|\bvina\b|juridik|isbotla|dalil)")
 _BURN = (r"ojog|obojg|obvar|kipiatk|kipiatok|kislot|"
          r"kuidi|kuiib|kuigan|kuidir|issik suv|kainok|kainagan|"
          r"suxt|sux(i|ia)|obi još|"
@@ -85,21 +90,22 @@ _HIGH_FEVER = (r"\b(39|40|41)\b|vis\w* temperat|temperat\w* (ne sbiva|ne pada|ne
                r"temperatura\w* (tušpo|tušpoi|tušbo|baland|jogor)|isitma\w* tušpo|\btirišip|\btiriš|\btalma|kalčil")
 _PREGNANT = r"beremen|xomilador|xomila|xomildor|kosiat|koš boil|boiunda|boiu bar|boilu\b"
 _PREG_ALARM = (_BLEED + r"|" + _PAIN + r"|vod\w* otoš|otoš\w* vod|sxvatk|skvatk|rojaiu|rojaet|rojat nača|"
-               r"tolgok|tolgog|tolgat|dard|mazasi iok|xolsiz")
+               r"tolgok|tolgog|tolgat|dard|mazasi ek|xolsiz")
 _MED_ALWAYS = (r"infarkt|insult|inskult|umira|otravil|otravlen|anafilak|skor\w* ne (ed|priex|prie)|"
                r"ne vizivaiut skor|ne vizivat skor|ne dai\w* vizvat skor|"
-               r"tez iordam (kelma|čakir\w* (bermai|bermad|kerakmas))|tez jardam (kelbe|čakirt\w*pa)|"
-               r"iordami taččili (nameoiad|naomad)")
+               r"tez erdam (kelma|čakir\w* (bermai|bermad|kerakmas))|tez jardam (kelbe|čakirt\w*pa)|"
+               r"eri taččili (nameoiad|naomad)")
 # -- a person in crisis: direct words and the indirect ones people use
 _CRISIS = (r"pokonč\w* s sob|pokonč\w* s jizn|suicid|samoubi|ubi(t|iu) seb|ubiu seb|ne xoču (bolše )?jit|"
            r"ne xočet\w* jit|jit ne xoč|ne xočet\w* (bolše )?jit|ustal\w* jit|nadoel\w* jit|ne vijiv|xoču umeret|"
            r"xočet\w* umeret|lučše umeret|lučše (bi )?umer|zaxotel\w* umeret|net smisla jit|smisla jit\w* net|"
            r"ne vij\w* smisl\w* jit|zakonč\w* vse|konč\w* s soboi|seb\w* ubi|povesit|povešu|prignu s|sprign|"
-           r"brošus (pod|s)|brositsia (pod|s)|vskri\w* ven|pererez\w* ven|reju seb|porezat seb|poreza\w* ruk|"
+           r"brošus (pod|s)|brositsia (pod|s)|vskri\w* ven|pererez\w* ven|reju seb|porezat seb|"
+           r"(poreza|reza|reju)\w* seb\w* (ruk|ven)|"
            r"pričin\w* sebe bol|naloj\w* na seb ruki|ne xoču prosipat|lučše bi (menia )?(\w+ )?ne bilo|"
            r"lučše bi (mne )?(\w+ )?umer|"
            r"ozimni oldir|jonimga kasd|joniga kasd|ozimga kasd|iašagim kelma|iašašni xoxlama|iašašdan čarča|"
-           r"iašaš\w* manosi iok|xaiotdan toi|xaiotdan čarča|ozimni ozim|olim\w* iakši|tomirimni kes|"
+           r"iašaš\w* manosi ek|xaetdan toi|xaetdan čarča|ozimni ozim|olim\w* iakši|tomirimni kes|"
            r"xudkuš|xudamro (mekuš|kušt|ba kušt)|xudro kušt|zindagi (kardan )?namexox|zinda (budan )?namexox|"
            r"namexox\w* (ki )?zinda|zinda boš\w* namexox|"
            r"namexox\w* zindagi|az zindagi (xasta|ser|bezor)|murdan mexox|mexoxam bimir|bimiram|"
@@ -109,11 +115,11 @@ _CRISIS = (r"pokonč\w* s sob|pokonč\w* s jizn|suicid|samoubi|ubi(t|iu) seb|ubi
            r"oz janim\w* kol sal|janim\w* kol sal|tamirimdi kes")
 # cries that may be a crisis, only together with despair: "I can't any more, I think of ending it"
 _DESPAIR = (r"ne mogu (bolše|tak)|uje ne mogu|bolše ne mogu|sil (bolše )?net|ne vider|toska|vse ploxo|bezisxod|tupik|"
-            r"čidayolma|takatim kolma|boš(im)? berk|xamma narsa iomon|"
+            r"čidayolma|takatim kolma|boš(im)? berk|xamma narsa emon|"
             r"tokat nador|toqat nador|digar nametav|xama čiz bad|"
             r"čidai alba|čidabai|bardigi jaman|kaigi")
 _END_IT = (r"dumaiu (o tom )?(čto|kak|ob etom)|mi?sli\w* (o smert|pokonč|umeret|ujti)|ujti iz jizn|ne prosnut|isčeznut|"
-           r"umeret|smert|olim|oliš|oldir|oliim|murdan|marg|bimir|kušt|olum|olgu|olup kal|jok bolgum|iok bolgim|"
+           r"umeret|smert|olim|oliš|oldir|oliim|murdan|marg|bimir|kušt|olum|olgu|olup kal|jok bolgum|ek bolgim|"
            r"jok bolup ket|nest šav|gum šav")
 
 # at the border or an airport: stopped, turned back, told of an entry ban
@@ -145,23 +151,24 @@ _RULES: list[tuple[str, list[str], str | None]] = [
     ("medical", [_BREATH], None),
     ("medical", [_UNCONSCIOUS], None),
     ("medical", [_STROKE], None),
-    ("medical", [_INJURY], None),
-    ("medical", [_HURT, _BODY], r"telefon|ekran|kart|patent|dokument|xujat|xučat|šinosnom|pasport"),
-    ("medical", [_BURN, r"ruk|nog|lic|\bkol|\boiok|iuz|bet|badan|teri|dast|\bpoi\b|rui|kaf|\bbut|sil|kip|kain|"
+    ("medical", [_INJURY], _LATER),
+    ("medical", [_HURT, _BODY], _LATER + r"|telefon|ekran|kart|patent|dokument|xujat|xučat|šinosnom|pasport"),
+    ("medical", [_BURN, r"ruk|nog|lic|\bkol|\boek|iuz|bet|badan|teri|dast|\bpoi\b|rui|kaf|\bbut|sil|kip|kain|"
                         r"issik|isik|garm|\bot\b|\bolov|otaš|mai|iag|rebenk|rebenok|\bbola|kudak|bača|\bbala|"
-                        r"skor|tez iordam|tez jardam|taččili|bolnic|kasalxon|bemorxon|oruukan|pomog|jardam|iordam|"
+                        r"skor|tez erdam|tez jardam|taččili|bolnic|kasalxon|bemorxon|oruukan|pomog|jardam|erdam|"
                         r"kumak"],
-     r"kuidi pul|pul kuidi|tolov|patent|akča kuidu|pul\w* kui|suxtani|\bsuxt\b|suxtgiri|iokilg|benzin"),
+     r"kuidi pul|pul kuidi|tolov|patent|akča kuidu|pul\w* kui|suxtani|\bsuxt\b|suxtgiri|ekilg|benzin"),
     ("medical", [_CHILD, _HIGH_FEVER], r"\b(39|40|41)\b (den|kun|rub|so|sum|ming|min|tis|ta\b|dnei|ruble)"),
     ("medical", [_PREGNANT, _BLEED], r"analiz|sda(t|ču)|topšir"),
+    ("medical", [_PREGNANT, r"sxvatk|skvatk|vod\w* otoš|otoš\w* vod|rojaiu|rojaet|tolgok|tolgog|tolgat"], None),
     ("medical", [_PREGNANT, _PREG_ALARM], r"platn|bespl|stoit|skolko|kanča|kančalik|čand|narx|bao|polis|dms|oms|"
-                                          r"učet|učiot|\bvstat|uchet|konsult|roddom\w* (kak|kakoi)|postanovk"),
+                                          r"učet|učet|\bvstat|uchet|konsult|roddom\w* (kak|kakoi)|postanovk"),
     # -- medical emergency
     ("medical", [r"ne diš|bez soznan|poterial\w* soznan|krovotečen|infarkt|insult|pristup|umira|"
-                 r"otravil|upal s (vis|les|kriš|etaj)|slomal|perelom|"
+                 r"otravil|upal s (vis|les|kriš|etaj)|perelom|"
                  r"xušidan ket|nafas olol|kon ketiap|iikilib|singan|"
                  r"bexuš|xun meravad|nafas gir\w* nametav|"
-                 r"es učun|dem al\w* albai|kan agip|jigilip|sinip kal"], None),
+                 r"es učun|dem al\w* albai|kan agip|jigilip|sinip kal"], _LATER),
     # -- violence
     ("violence", [r"\bizbi|\bbet (menia|nas|ego|ee|jen|detei|rebenk)|(menia|nas|muj|jena)\w* bet\b|\bbiut\b|"
                   r"udaril|iznasil|nasili|domogaet|ugroj|"
@@ -175,7 +182,7 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                   r"girift|namedix|nigox|bargardon|\bdar xud|"
                   r"alip al|berbe|karmap tur|karmaganga|kaitarbai|kaitarip al|jiinap al"],
      _POLICE + r"|\bnav\b|\bnavi\b|\bnavro|\bnovi|\biangi|\bjani\b|poter|"
-     r"iokot|gum kard|gum šud|jogot|dublikat|vosstanov|kak polučit|oformit|"
+     r"ekot|gum kard|gum šud|jogot|dublikat|vosstanov|kak polučit|oformit|"
      r"dlia patent|učun kerak|lozim|kerekp|kerakmi|\bsdat|topšir|perevod|notarius|kopi|"
      r"(dokument|xujat|xučat|pasport)\w* (učun|iz za|baroi|sababl)"),
     # -- detention by the police
@@ -203,9 +210,10 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                    r"(reestr|reiestr|fexrist)|(reestr|reiestr|fexrist)\w* .{0,30}"
                    r"(vnes|vnos|popal|kiritiš|kiritiliš|kirgiziš|kirgizil|doxil kard|vkliuč)|"
                    r"zablokir\w* .{0,20}kart|k[ao]rt\w* .{0,20}(zablokir|blok|bast|bogot)|"
-                   r"zapret\w* (na )?v[e]?ezd|kiriš takik|mani vurud|kiruugo tiiu|"
+                   r"kiriš takik|mani vurud|kiruugo tiiu|"
                    r"deport\w* .{0,25}(rešeni|\bsud|\bsot\b|postanov|prišl|prišel|vinesl|karor|karar|čečim|keldi|omad)|"
                    r"(rešeni|\bsud\b|\bsot\b|postanov|karor|čečim)\w* .{0,25}deport"], None),
+    ("expulsion", [r"zapret\w* (na )?v[e]?ezd"], r"(proverit|tekšir|sanč|tekšer|uzna)\w* .{0,30}zapret|zaranee"),
     # -- residence permits, long overstay: questions the bot must not answer alone
     ("legal", [r"\brvp\b|\bvnj\b|vid na jitel|razrešeni\w* na vremen|vremenn\w* projiv"], None),
     # -- wages not paid
@@ -226,12 +234,12 @@ _WAGE_PROBLEM_SOURCE = (
 # is asked one question ("do you need a person now?") instead of being shown a list of topics.
 UNSURE_NODE = "urgent.ask"
 _CRY = (r"spasit|\bsos\b|\bsroč\w* pomo|pomog\w* sroč|pomoš\w* sroč|sroč\w* pomoš|karaul|\bbeda\b|"
-        r"kutkar|iordam bering (tez|sroč|iltimos tez)|tezda iordam|"
+        r"kutkar|erdam bering (tez|sroč|iltimos tez)|tezda erdam|"
         r"nijot dixed|madad kuned|zud kumak|kumak kuned zud|"
         r"jardam bergile (tez|sroč)|tez jardam bergile|jardam beriniz tez|kutkargil")
 _TROUBLE = (r"polic|milic|politsi|\bmvd\b|\bomon|\bsud\b|\bsot\b|deport|vidvor|ixroč|xoziain|xojain|xočain|kožoiun|"
             r"kojoiun|rabotodat|ish beruvči|korfarmo|iš beruuču|brigadir|bolnic|kasalxon|bemorxon|oruukan|skor|"
-            r"tez iordam|tez jardam|taččili|zaper|kamab|kamap|bozdošt|ušla|karma|zaderj|\bbrat|\bmuj|\bjena|"
+            r"tez erdam|tez jardam|taččili|zaper|kamab|kamap|bozdošt|ušla|karma|zaderj|\bbrat|\bmuj|\bjena|"
             r"\baka(m|si)\b|\bukam|\bbarodar|\bšavxar|\bzan(am|aš)\b|\bagam|\bini(m|si)\b|kuioo|erim|xotinim|"
             r"pasport|dokument|šinosnom|xujat|xučat")
 
