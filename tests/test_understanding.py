@@ -257,8 +257,8 @@ def test_new_contact_urgent_escalates_at_once(flows: FlowSet) -> None:
 def test_medical_emergency_gets_the_numbers_and_a_person(flows: FlowSet) -> None:
     chat = Chat(flows, lang="ru")
     turn = chat.send("человек упал с лесов и без сознания")
-    assert chat.nodes == ["urgent.numbers", "urgent.now"]
-    assert "112" in chat.text and turn.handoff is not None
+    assert chat.nodes == ["urgent.medical", "urgent.medical_handoff"]
+    assert "103" in chat.text and "112" in chat.text and turn.handoff is not None
 
 
 def test_new_contact_greeting_or_number_still_gets_the_picker(flows: FlowSet) -> None:

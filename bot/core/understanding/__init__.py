@@ -17,8 +17,9 @@ from bot.core.normalize import skeleton
 from bot.core.understanding import thresholds as th
 from bot.core.understanding.langid import LangGuess, LanguageDetector, flow_texts, training_texts
 from bot.core.understanding.matcher import Entry, FaqIndex
+from bot.core.understanding.person import person_request
 from bot.core.understanding.profile import said
-from bot.core.understanding.urgent import Urgent, urgent
+from bot.core.understanding.urgent import UNSURE_NODE, Urgent, maybe_urgent, urgent
 from bot.core.understanding.variants import Resolution, Variants
 from bot.flowspec.model import FlowSet, Node
 
@@ -120,11 +121,13 @@ class Understanding:
         """What a typed message asks for; `profile`: the contact's saved variables (citizenship, region)."""
         skel = skeleton(text)
         lang = self.detector.detect(text, prior)
-        hit = urgent(skel)
+        hit = urgent(skel) or person_request(skel, self.flows.settings.mediator)
         if hit is not None:
             first = hit.nodes[0]
             topic = self.flows.node(first).topic if self.flows.has(first) else "handoff_needed"
             return Analysis(text, skel, lang, hit, "handoff", first, topic, 1.0)
+        if maybe_urgent(skel) and self.flows.has(UNSURE_NODE):  # one question: "a person now?"
+            return Analysis(text, skel, lang, None, "answer", UNSURE_NODE, None, 0.0)
         return self.decide(text, skel, lang, profile or {})
 
     def resolve(self, key: str, known: Mapping[str, str]) -> Resolution:

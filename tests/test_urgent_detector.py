@@ -1,0 +1,243 @@
+"""The urgent detector and "a person, please" over many phrasings of each kind, in the four languages and
+their scripts (with and without national letters, the new Uzbek Latin letters, Russian in Latin letters,
+caps, Russian words inside the other languages), and ordinary questions that must stay ordinary."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.normalize import skeleton
+from bot.core.understanding import Understanding
+from bot.core.understanding.person import wants_person
+from bot.core.understanding.urgent import UNSURE_NODE, maybe_urgent, urgent
+from bot.flowspec import FlowSet
+
+MEDICAL = [
+    # ru, and Russian in Latin letters
+    "у брата кровь из носа идёт уже час и не останавливается",
+    "кровотечение сильное не можем остановить",
+    "порезал руку болгаркой, кровь хлещет, не останавливается",
+    "у отца болит в груди и отдаёт в руку, мы в общаге",
+    "ночью сильно давит сердце, что делать",
+    "rebenok ne mozhet dyshat, chto delat",
+    "сосед задыхается, губы посинели",
+    "друг упал и потерял сознание, не приходит в себя",
+    "на объекте рабочий упал с лесов",
+    "БРИГАДИРУ ПРИДАВИЛО НОГУ ПЛИТОЙ",
+    "сын обварился кипятком, ожог на руке большой",
+    "у ребёнка температура 39,5 и не сбивается",
+    "у дочки судороги и жар",
+    "жена беременная, кровь пошла и болит живот",
+    "беременная, начались схватки, а полиса нет",
+    "у мамы перекосило лицо и не может говорить",
+    "товарищ отравился, весь день рвёт, скорая не едет",
+    "ot4im silno bolit grud, skoraya ne edet",
+    # uz Latin, apostrophes of every kind, no marks, new letters, Cyrillic
+    "akamning burnidan qon ketyapti to'xtamayapti",
+    "qon toʻxtamayapti nima qilay",
+    "dadamning ko'kragi qattiq og'riyapti",
+    "Otamniñ kókragi oǵriyapti, çap qóli uvuşib qoldi",
+    "bolam nafas ololmayapti",
+    "ishchi hushidan ketdi, turmayapti",
+    "qurilishda barmog'im kesilib ketdi qon ko'p",
+    "qo'lim kuyib ketdi issiq suvdan",
+    "bolamning isitmasi tushmayapti 40",
+    "xotinim homilador, qon ketyapti",
+    "ҚОН ТЎХТАМАЯПТИ ЁРДАМ БЕРИНГ",
+    "укамнинг кўкраги оғрияпти нафас ололмаяпти",
+    # tg, with and without the Tajik letters, Russian words inside
+    "хун аз бинӣ бас намешавад",
+    "хун аз бини бас намешавад, чи кор кунам",
+    "дар сина дард дорам, нафас гирифта наметавонам",
+    "бачаам нафас гирифта наметавонад",
+    "бародарам бехуш шуд дар кор",
+    "дар кор дастамро арра бурид хун меравад",
+    "кӯдакам таби баланд дорад ва ларза мекунад",
+    "занам ҳомиладор аст, хун омада истодааст",
+    "у брата инфаркт шудааст, скорая намеояд",
+    # ky, with and without ң ө ү
+    "мурундан кан агып токтобой жатат",
+    "мурундан кан агып токтобой жатат эмне кылабыз",
+    "атамдын көкүрөгү ооруп жатат",
+    "атамдын кокурогу ооруп жатат",
+    "балам дем ала албай жатат",
+    "жумушта бир киши эсин жоготту",
+    "колум күйүп калды кайнак суудан",
+    "кызымдын температурасы 40 түшпөй жатат",
+    "аялым кош бойлуу, кан келип жатат",
+]
+
+CRISIS = [
+    "не хочу больше жить",
+    "устал жить, всё надоело",
+    "думаю покончить с собой",
+    "хочу умереть, сил больше нет",
+    "режу себе руки, не знаю как остановиться",
+    "ne hochu bolshe zhit",
+    "всё плохо, не могу больше, думаю как уйти из жизни",
+    "лучше бы меня совсем не было",
+    "yashagim kelmayapti",
+    "o'zimni o'ldirmoqchiman",
+    "hayotdan to'ydim, yashashni xohlamayman",
+    "ЯШАГИМ КЕЛМАЯПТИ",
+    "зиндагӣ кардан намехоҳам",
+    "дигар намехохам зинда бошам",
+    "худамро мекушам",
+    "жашагым келбейт",
+    "жашагым келбей калды",
+    "өзүмдү өлтүрүп алгым келет",
+]
+
+DETAINED = [
+    "меня задержали на улице и везут в отдел",
+    "брата забрали в полицию, не отпускают",
+    "держат в отделе и говорят подписать бумагу",
+    "zaderzhali v metro, sizhu v otdelenii",
+    "в аэропорту не пустили, говорят запрет на въезд",
+    "на границе развернули, сказали въезд запрещён",
+    "суд завтра, а переводчика не дают",
+    "erimni politsiya ushlab ketdi",
+    "aeroportda kiritmadi, taqiq bor dedi",
+    "sudda tarjimon yo'q edi",
+    "маро дар фурудгоҳ нигоҳ доштанд, мегӯянд манъ ҳаст",
+    "суд мешавад, тарҷумон нест",
+    "мени полиция кармап кетти",
+    "чек арада токтотуп, кирүүгө тыюу бар дешти",
+    "сотто котормочу жок",
+]
+
+HELD_OR_FORCED = [
+    ("хозяин забрал паспорт и не отдаёт", "passport"),
+    ("pasportimni ish beruvchi olib qo'ydi, bermayapti", "passport"),
+    ("нас заперли в вагончике и не выпускают", "trafficking"),
+    ("bizni uyda qamab qo'yishdi", "trafficking"),
+    ("три месяца не платят зарплату", "wages"),
+    ("се моҳ боз музд намедиҳанд", "wages"),
+    ("муж избил меня", "violence"),
+    ("пришло решение о выдворении", "expulsion"),
+]
+
+PERSON = [
+    "хочу поговорить с живым человеком",
+    "можно связаться с оператором?",
+    "позовите консультанта пожалуйста",
+    "соедините меня с человеком, бот не понимает",
+    "дайте живого человека",
+    "s operatorom mojno pogovorit",
+    "hochu pogovorit s chelovekom",
+    "operator kerak",
+    "odam bilan gaplashmoqchiman",
+    "Odam bilan gaplashsam bo'ladimi",
+    "bot emas, tirik odam kerak",
+    "maslahatchiga ulab bering",
+    "ОПЕРАТОР КЕРАК ТЕЗ",
+    "одам билан гаплашмоқчиман",
+    "бо одам гап задан мехоҳам",
+    "маро бо мушовир пайваст кунед",
+    "оператор лозим аст",
+    "бо бот не, бо одам",
+    "адам менен сүйлөшкүм келет",
+    "адам менен суйлошкум келет",
+    "оператор керек",
+    "кеңешчиге кошуп бериңиз",
+    "бот эмес тирүү адам керек",
+]
+
+ORDINARY = [
+    "когда платить за патент",
+    "сколько стоит патент в москве",
+    "как продлить патент",
+    "нужен ли анализ крови для медкомиссии",
+    "сдать кровь на ВИЧ где",
+    "можно ли беременной работать по патенту",
+    "сколько стоят роды для иностранки",
+    "ребенку нужна регистрация?",
+    "сколько человек можно прописать в квартире",
+    "хочу прописать человека у себя",
+    "оператор мтс не работает, как поменять сим",
+    "как поменять оператора связи",
+    "карта патента сломалась, можно менять?",
+    "как проверить запрет на въезд заранее",
+    "какие документы нужны на границе",
+    "в суд нужно идти за штраф?",
+    "patentni qanday to'layman",
+    "patent muddati qachon tugaydi",
+    "bolaga registratsiya kerakmi",
+    "necha odam ro'yxatdan o'tishi mumkin",
+    "Patentni uzaytiriş mumkinmi, qança turadi?",
+    "qon tahlili qayerda topshiriladi",
+    "oyligimdan soliq ushlashyapti bu to'g'rimi",
+    "патентро кай пардохт кунам",
+    "чанд одамро қайд кардан мумкин",
+    "корти патент шикаст, иваз кардан лозим?",
+    "шиносномаи нав гирифтам, чӣ кор кунам",
+    "кыргыздарга патент керекпи",
+    "балага каттоо керекпи",
+    "канча адам каттала алат",
+    "картамды сатып жибердим",
+    "медкомиссия канча турат",
+    "как оплатить патент через госуслуги",
+    "ЗАДЕРЖАЛ ОПЛАТУ ПАТЕНТА НА ДЕНЬ",
+]
+
+
+@pytest.mark.parametrize("text", MEDICAL)
+def test_medical_emergency_by_its_symptoms(text: str) -> None:
+    hit = urgent(skeleton(text))
+    assert hit is not None and hit.category == "medical", (text, skeleton(text), hit)
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_a_person_in_crisis(text: str) -> None:
+    hit = urgent(skeleton(text))
+    assert hit is not None and hit.category == "suicide", (text, skeleton(text), hit)
+
+
+@pytest.mark.parametrize("text", DETAINED)
+def test_detention_police_border_court(text: str) -> None:
+    hit = urgent(skeleton(text))
+    assert hit is not None and hit.category == "detained", (text, skeleton(text), hit)
+
+
+@pytest.mark.parametrize(("text", "category"), HELD_OR_FORCED)
+def test_passport_locked_in_wages_violence_expulsion(text: str, category: str) -> None:
+    hit = urgent(skeleton(text))
+    assert hit is not None and hit.category == category, (text, hit)
+
+
+@pytest.mark.parametrize("text", PERSON)
+def test_a_person_please_in_a_sentence(text: str) -> None:
+    assert wants_person(skeleton(text)), (text, skeleton(text))
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_questions_are_neither_urgent_nor_a_request_for_a_person(text: str) -> None:
+    skel = skeleton(text)
+    assert urgent(skel) is None, (text, skel, urgent(skel))
+    assert not wants_person(skel), (text, skel)
+    assert not maybe_urgent(skel), (text, skel)
+
+
+def test_each_kind_goes_to_a_node_that_hands_over(flows: FlowSet) -> None:
+    u = Understanding.for_flows(flows)
+    for text, node, topic in [("не хочу жить", "urgent.crisis", "handoff_needed"),
+                              ("кровь из носа не останавливается", "urgent.medical", "health_emergency_free_care"),
+                              ("меня задержала полиция", "urgent.detained", "handoff_needed"),
+                              ("хочу поговорить с живым человеком", "main.mediator", "handoff_needed")]:
+        analysis = u.analyse(text)
+        assert (analysis.action, analysis.node, analysis.topic) == ("handoff", node, topic), text
+        assert u.escalates(node)
+
+
+@pytest.mark.parametrize("text", [
+    "помогите срочно, тут полиция",
+    "spasite, brat v bolnice",
+    "tezda yordam kerak, politsiya keldi",
+    "зуд кӯмак кунед, корфармо",
+    "тез жардам бергиле, кожоюн",
+])
+def test_not_sure_asks_one_question(flows: FlowSet, text: str) -> None:
+    analysis = Understanding.for_flows(flows).analyse(text)
+    assert (analysis.action, analysis.node) == ("answer", UNSURE_NODE), (text, analysis)
+    menu = flows.node(UNSURE_NODE)
+    assert menu.type == "menu" and [o.next for o in menu.options] == ["urgent.now", "main.menu"]
