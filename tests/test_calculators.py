@@ -51,21 +51,36 @@ def test_reissue_counts_back_ten_working_days_skipping_holidays() -> None:
 
 
 @pytest.mark.parametrize(("citizenship", "due", "rule"), [
-    ("uz", D(2026, 3, 17), Phrase("%(num)d day", "%(num)d days", 15)),
-    ("tj", D(2026, 3, 17), Phrase("%(num)d day", "%(num)d days", 15)),
-    ("kg", D(2026, 4, 1), Phrase("%(num)d day", "%(num)d days", 30)),
-    ("other", D(2026, 3, 11), Phrase("%(num)d working day", "%(num)d working days", 7)),
+    ("uz", D(2026, 3, 16), Phrase("%(num)d day", "%(num)d days", 15)),
+    ("tj", D(2026, 3, 16), Phrase("%(num)d day", "%(num)d days", 15)),
+    ("kg", D(2026, 3, 31), Phrase("%(num)d day", "%(num)d days", 30)),
+    ("other", D(2026, 3, 10), Phrase("%(num)d working day", "%(num)d working days", 7)),
 ])
 def test_registration_deadline(citizenship: str, due: dt.date, rule: Phrase) -> None:
-    # arrival on Monday 2 March 2026; a term starts the day after (Civil Code art. 191)
+    # arrival on Monday 2 March 2026, counted as day 1 to be safe (no official text on the day count):
+    # 15 days end on 16 March; 7 working days are 2-6 and 9-10 March (Monday 9 March counts even if
+    # the 8 March holiday is moved to it: the earlier date is the safe one)
     result = registration_deadline(citizenship=citizenship, arrival_date=D(2026, 3, 2), today=D(2026, 3, 5))
     assert result["registration_due"] == due
     assert result["registration_rule"] == rule
     assert result["registration_status"] == "ok"
 
 
+def test_registration_arrival_day_is_day_one() -> None:
+    # arrival on 1 March -> register by 15 March at the latest (15 days, the arrival day included)
+    result = registration_deadline(citizenship="uz", arrival_date=D(2026, 3, 1), today=D(2026, 3, 1))
+    assert result["registration_due"] == D(2026, 3, 15)
+    assert result["days_left"] == 14
+
+
+def test_registration_weekend_arrival_starts_on_monday() -> None:
+    # arrival on Saturday 7 March 2026: working day 1 is Monday 9 March, day 7 is Tuesday 17 March
+    result = registration_deadline(citizenship="other", arrival_date=D(2026, 3, 7), today=D(2026, 3, 7))
+    assert result["registration_due"] == D(2026, 3, 17)
+
+
 def test_registration_overdue() -> None:
-    result = registration_deadline(citizenship="uz", arrival_date=D(2026, 3, 2), today=D(2026, 3, 18))
+    result = registration_deadline(citizenship="uz", arrival_date=D(2026, 3, 2), today=D(2026, 3, 17))
     assert result["registration_status"] == "overdue" and result["days_left"] == -1
 
 

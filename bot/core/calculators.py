@@ -89,7 +89,7 @@ def patent_next_payment(*, issue_date: dt.date, months_paid: int, today: dt.date
 
 
 # Registration deadlines by citizenship: (days, working days?) — 109-FZ; RU-UZ (2022) and RU-TJ (2013)
-# agreements; EAEU rules for Kyrgyzstan.
+# agreements; EAEU rules for Kyrgyzstan. The stay is counted from the date of entry on the migration card.
 _REGISTRATION_RULES: dict[str, tuple[int, bool]] = {
     "uz": (15, False),
     "tj": (15, False),
@@ -100,12 +100,15 @@ _REGISTRATION_RULES: dict[str, tuple[int, bool]] = {
 
 def registration_deadline(*, citizenship: str, arrival_date: dt.date, today: dt.date) -> dict[str, Value]:
     days, working = _REGISTRATION_RULES.get(citizenship, _REGISTRATION_RULES["other"])
-    # A term counted in days starts on the day after the arrival (Civil Code art. 191).
+    # No official text says whether the arrival day is day 1 of the term, so the arrival day is counted
+    # as day 1, the earlier and safe date: arrival on 1 March -> register by 15 March for 15 days. For
+    # working days the arrival day is day 1 when it is a weekday (a holiday on a weekday counts too).
     if working:
-        due = add_working_days(arrival_date, days)
+        arrival_counts = arrival_date.weekday() < 5
+        due = add_working_days(arrival_date, days - 1) if arrival_counts else add_working_days(arrival_date, days)
         rule = Phrase("%(num)d working day", "%(num)d working days", days)
     else:
-        due = arrival_date + dt.timedelta(days=days)
+        due = arrival_date + dt.timedelta(days=days - 1)
         rule = Phrase("%(num)d day", "%(num)d days", days)
     days_left = (due - today).days
     return {
