@@ -7,6 +7,7 @@ from the flows' own texts and examples) and keeps it while the flow set lives.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from bot.flowspec.model import FlowSet, Node
 __all__ = ["Analysis", "LangGuess", "Resolution", "Understanding", "Urgent"]
 
 ACTIONS = ("answer", "clarify", "handoff", "none")
+_SENTENCES = re.compile(r"[.!?;\n]+|\s[-–—]\s")
+OUT_OF_SCOPE = "out_of_scope"  # the topic of answers that say "not ours" (their examples are look-alikes)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class Understanding:
     def decide(self, text: str, skel: str, lang: LangGuess | None, profile: Mapping[str, str]) -> Analysis:
         """The FAQ decision: answer, "did you mean", or nothing; the answers are the ones for this person
         (the citizenship and region saved, or said in the message, or asked for first)."""
-        ranked = self.index.rank(skel) if skel else []
+        ranked = self.rank(text, skel)
         if not ranked:
             return Analysis(text, skel, lang, None, "none", None, None, 0.0)
         top = tuple(ranked[:5])
@@ -155,6 +158,11 @@ class Understanding:
         key, score, resolution = questions[0]
         best = resolution.want or resolution.node
         topic = self.topic_of(best) or self.topic_of(key)
+        if topic == OUT_OF_SCOPE:
+            # closest to what we know is not ours (a patent for an invention): no answer, no guesses;
+            # the engine says so plainly (the node's text) and shows the menu
+            return Analysis(text, skel, lang, None, "none", key if score >= th.CLARIFY else None,
+                            OUT_OF_SCOPE if score >= th.CLARIFY else None, score, ranked=top)
         facts = {var: stated[var] for var in self.variants.depends(key) if var in stated}
         # the lead over the next answer on another topic, and over the next answer on the same topic
         other = next((s for k, s, _ in questions[1:] if self.topic_of(k) != self.topic_of(key)), 0.0)
@@ -166,13 +174,27 @@ class Understanding:
                             asks=resolution.asks, want=resolution.want, facts=facts)
         if score >= th.CLARIFY:
             floor = max(th.CLARIFY, score * th.CLARIFY_SPREAD)
-            chosen = [(k, r) for k, s, r in questions[:th.CLARIFY_OPTIONS] if s >= floor]
+            ours = [(k, s, r) for k, s, r in questions if self.topic_of(k) != OUT_OF_SCOPE]
+            chosen = [(k, r) for k, s, r in ours[:th.CLARIFY_OPTIONS] if s >= floor]
             options = tuple(r.want or r.node for _, r in chosen)
             return Analysis(text, skel, lang, None, "clarify", resolution.node, topic, score, options, top,
                             facts=facts, entered=tuple(r.node for _, r in chosen))
         guess = topic if score >= th.TOPIC_GUESS else None
         return Analysis(text, skel, lang, None, "none", resolution.node if guess else None, guess, score,
                         ranked=top)
+
+    def rank(self, text: str, skel: str) -> list[tuple[str, float]]:
+        """Answers by score for the whole message and, in a long one, for each of its sentences: the
+        question is often one sentence after a story ("...I came in March. How many days do I have?")."""
+        ranked = self.index.rank(skel) if skel else []
+        parts = [p for p in (skeleton(s) for s in _SENTENCES.split(text)) if len(p.split()) >= th.PART_MIN_WORDS]
+        if len(parts) < 2 or not ranked:
+            return ranked
+        scores = dict(ranked)
+        for part in parts[-th.PARTS:]:
+            for key, score in self.index.rank(part):
+                scores[key] = max(scores.get(key, 0.0), score * th.PART_WEIGHT)
+        return sorted(scores.items(), key=lambda kv: -kv[1])
 
     def topic_of(self, key: str) -> str | None:
         return self.flows.node(key).topic if self.flows.has(key) else None

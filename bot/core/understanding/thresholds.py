@@ -35,6 +35,11 @@ CLARIFY_OPTIONS = 3
 LANG_SET = 0.80
 LANG_SWITCH = 0.95
 LANG_SWITCH_MIN_WORDS = 3
+# Long messages: each of the last PARTS sentences of at least PART_MIN_WORDS words is matched on its own
+# too, and counts PART_WEIGHT of its score.
+PARTS = 4
+PART_MIN_WORDS = 3
+PART_WEIGHT = 0.8
 # Below CLARIFY: nothing; the best answer's topic is still stored as a guess for the editors when its
 # score is at least TOPIC_GUESS.
 TOPIC_GUESS = 0.08
