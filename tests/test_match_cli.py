@@ -17,7 +17,8 @@ def run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def test_match_prints_one_json_object_per_question() -> None:
-    out = run(["match", "--json"], stdin="patentni qanday to'layman\n\nmenya zaderzhala policiya\nрасскажи анекдот\n")
+    out = run(["match", "--json"],
+              stdin="patent pulini qanday to'layman karta orqali\n\nmenya zaderzhala policiya\nрасскажи анекдот\n")
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == 3 and all(set(r) >= KEYS for r in rows)

@@ -158,7 +158,7 @@ def test_thresholds_are_ordered() -> None:
 
 
 @pytest.mark.parametrize(("text", "node"), [
-    ("patentni qanday to'layman", "patent.payment_how"),
+    ("patent pulini qanday to'layman karta orqali", "patent.payment_how"),
     ("оплатил патент на день позже что делать", "patent.lost_missed_payment"),
     ("патентро кай пардохт кунам", "patent.payment_when"),
     ("кыргыздарга патент керекпи", "patent.kg_no_patent"),
@@ -213,6 +213,18 @@ def test_citizenship_and_region_said_in_the_message_count(understanding: Underst
     assert (analysis.action, analysis.node, dict(analysis.facts)) == ("answer", node, said), analysis.ranked
 
 
+@pytest.mark.parametrize("text", ["как запатентовать изобретение", "какой сейчас курс рубля к доллару",
+                                  "ixtiroga patent olish", "қурби рубл чанд", "доллардын курсу канча"])
+def test_look_alikes_that_are_not_ours(understanding: Understanding, flows: FlowSet, text: str) -> None:
+    analysis = understanding.analyse(text)
+    assert (analysis.action, analysis.topic, analysis.node) == ("none", "out_of_scope", "main.not_ours")
+    chat = Chat(flows, lang="ru")
+    chat.send("/menu")
+    chat.send(text)
+    assert chat.nodes == ["main.not_ours", "main.menu"] and chat.turn and chat.turn.unanswered is None
+    assert not any(b.payload.startswith("m:") for r in chat.turn.replies for b in r.buttons)  # no guesses
+
+
 def test_no_confident_answer_out_of_scope(understanding: Understanding) -> None:
     for text in ("какая завтра погода", "расскажи анекдот", "ob-havo qanday bo'ladi", "football score today",
                  "где купить билет на поезд"):
@@ -230,7 +242,7 @@ def Chat(flows: FlowSet, lang: str | None = None, **profile: object) -> EngineCh
 
 def test_new_contact_typing_uzbek_gets_uzbek_notice_and_the_answer(flows: FlowSet) -> None:
     chat = Chat(flows)
-    chat.send("patentni qanday to'layman")
+    chat.send("patent pulini qanday to'layman karta orqali")
     assert (chat.profile.lang, chat.profile.script) == ("uz", "Latn")
     assert "help line for migrant workers" in chat.text  # the privacy notice, once
     assert chat.nodes == ["patent.ask_cit_payment"]  # the answer depends on the citizenship: asked once
@@ -352,3 +364,18 @@ def test_menu_numbers_and_keywords_still_work(flows: FlowSet) -> None:
     assert chat.nodes == ["patent.menu"]
     chat.send("menyu")
     assert chat.nodes == ["main.menu"]
+
+
+def test_did_you_mean_without_a_profile_names_the_question_not_a_variant(flows: FlowSet) -> None:
+    chat = Chat(flows, lang="ru")
+    chat.send("/menu")
+    chat.send("регистрация")
+    assert chat.state.wait == "clarify" and chat.turn is not None
+    labels = [b.label for b in chat.turn.replies[-1].buttons]
+    assert "Срок регистрации" in labels and not any(":" in label for label in labels)
+    offered = chat.state.vars[CLARIFY_KEY]
+    chat.send(str(labels.index("Срок регистрации") + 1))
+    assert chat.nodes == ["registration.deadline_citizenship"]  # asked once, then the answer
+    chat.send("я из Кыргызстана")
+    assert chat.nodes == ["registration.deadline_kg"] and chat.profile.vars["citizenship"] == "kg"
+    assert any(n.startswith("registration.deadline_") for n in offered)

@@ -502,6 +502,9 @@ class _Run:
             return False
         analysis = self.e.understanding.analyse(text, prior=self.p.lang, profile=self.known())
         self._analysis = analysis
+        if analysis.action == "none" and analysis.topic == "out_of_scope" and analysis.node and not inside_ask:
+            self.pick_answer(analysis.node)  # a look-alike that is not ours: say so plainly, then the menu
+            return True
         if analysis.action == "none" or (inside_ask and analysis.action == "clarify"):
             return False
         self.offer_switch(analysis)
@@ -558,12 +561,16 @@ class _Run:
         self.s.reason = "not_understood"
 
     def title(self, key: str) -> str:
-        resolution = self.e.understanding.resolve(key, self.known())
-        if resolution.asks:  # not one variant's title: the question, as the menus name it
-            label = self.e.understanding.variants.labels.get(resolution.node)
-            if label:
-                return self.render(label)
-        elif self.flows.node(resolution.node).title:
+        understanding = self.e.understanding
+        resolution = understanding.resolve(key, self.known())
+        if resolution.asks:  # not one variant's title ("Срок регистрации: Узбекистан") but the question's
+            title = self.pick(self.flows.node(key).title)
+            if understanding.variants.specific(key, resolution.asks) or not title:
+                head, colon, _ = title.partition(":")
+                label = understanding.variants.labels.get(resolution.node)
+                return head.strip() if colon and head.strip() else self.render(label) if label else title
+            return title
+        if self.flows.node(resolution.node).title:
             key = resolution.node
         node = self.flows.node(key)
         if node.title:

@@ -76,6 +76,8 @@ _SK_CYR = {
 _SK_LAT = [("shch", "š"), ("sch", "š"), ("sh", "š"), ("ch", "č"), ("zh", "j"), ("kh", "x"), ("ts", "c"),
            ("tz", "c"), ("yo", "e"), ("ya", "ia"), ("yu", "iu"), ("w", "š"), ("h", "x"), ("q", "k"),
            ("y", "i")]
+# The 2026 Uzbek Latin alphabet (ş ç for sh ch) and Turkish keyboards (ş ç ı): letters, not marks
+_SK_NEW_LATIN = str.maketrans({"ş": "sh", "ç": "ch", "ı": "i", "ṣ": "sh", "č": "ch", "š": "sh"})
 _SK_LAT_RE = re.compile("|".join(re.escape(a) for a, _ in _SK_LAT))
 _SK_LAT_MAP = dict(_SK_LAT)
 # Russian typed in Latin letters writes ч as 4 and ш as 6 inside words ("4to", "de6evle").
@@ -92,6 +94,7 @@ def skeleton(text: str) -> str:
     text = _SK_DIGIT_LETTER.sub(lambda m: "ch" if m.group(0) == "4" else "sh", text)
     # Latin spellings first (the Cyrillic table below writes the skeleton's own letters directly);
     # accents and marks typed on Latin letters (o‘ written as ó, ğ) go
+    text = text.translate(_SK_NEW_LATIN)
     text = "".join(_strip_marks(ch) for ch in text)
     text = _SK_LAT_RE.sub(lambda m: _SK_LAT_MAP[m.group(0)], text)
     text = "".join(_SK_CYR.get(ch, ch) for ch in text).replace("ts", "c")

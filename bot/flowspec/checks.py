@@ -240,7 +240,9 @@ class Checker:
     def check_reachable(self) -> None:
         s = self.fs.settings
         start = [k for k in (s.entry, s.language_picker, s.mediator) if self.fs.has(k)]
-        seen = self.reachable(start)
+        # answers with examples are reached by typed questions too (e.g. main.not_ours, for look-alikes)
+        typed = [n.key for n in self.fs.nodes() if n.type == "answer" and n.examples]
+        seen = self.reachable(start + typed) if start else set()
         for node in self.fs.nodes():
             if node.key not in seen and start:
                 self.err(node, None, "unreachable from the main menu", warning=True)

@@ -7,6 +7,7 @@ from the flows' own texts and examples) and keeps it while the flow set lives.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import ClassVar
 
 from bot.core.normalize import skeleton
 from bot.core.understanding import thresholds as th
+from bot.core.understanding.classifier import LinearIndex
 from bot.core.understanding.langid import LangGuess, LanguageDetector, flow_texts, training_texts
 from bot.core.understanding.matcher import Entry, FaqIndex
 from bot.core.understanding.person import person_request
@@ -26,6 +28,8 @@ from bot.flowspec.model import FlowSet, Node
 __all__ = ["Analysis", "LangGuess", "Resolution", "Understanding", "Urgent"]
 
 ACTIONS = ("answer", "clarify", "handoff", "none")
+_SENTENCES = re.compile(r"[.!?;\n]+|\s[-–—]\s")
+OUT_OF_SCOPE = "out_of_scope"  # the topic of answers that say "not ours" (their examples are look-alikes)
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,12 @@ class Understanding:
         for flow in flows.flows.values():
             texts.extend(flow.title.items())
         self.detector = LanguageDetector(training_texts(flow_texts(texts)))
-        self.index = FaqIndex(entries)
-        self.answers = {key: flows.node(key) for key in self.index.nodes}
+        self.answers = {key: flows.node(key) for key in sorted({e.node for e in entries})}
         self.variants = Variants(flows)
+        # one way of matching, chosen on measurements (thresholds.METHOD); the other is not built
+        self.index: FaqIndex | LinearIndex = (LinearIndex(entries, self.variants.question) if th.METHOD == "linear"
+                                              else FaqIndex(entries))
+        self.linear = isinstance(self.index, LinearIndex)
 
     @classmethod
     def for_flows(cls, flows: FlowSet) -> Understanding:
@@ -137,7 +144,7 @@ class Understanding:
     def decide(self, text: str, skel: str, lang: LangGuess | None, profile: Mapping[str, str]) -> Analysis:
         """The FAQ decision: answer, "did you mean", or nothing; the answers are the ones for this person
         (the citizenship and region saved, or said in the message, or asked for first)."""
-        ranked = self.index.rank(skel) if skel else []
+        ranked = self.rank(text, skel)
         if not ranked:
             return Analysis(text, skel, lang, None, "none", None, None, 0.0)
         top = tuple(ranked[:5])
@@ -156,26 +163,49 @@ class Understanding:
             seen.add(mark)
             questions.append((key, score, resolution))
         key, score, resolution = questions[0]
+        answer, sure, clarify = ((th.LINEAR_ANSWER, th.LINEAR_SURE, th.LINEAR_CLARIFY) if self.linear
+                                 else (th.ANSWER, th.SURE, th.CLARIFY))
         best = resolution.want or resolution.node
         topic = self.topic_of(best) or self.topic_of(key)
+        if topic == OUT_OF_SCOPE:
+            # closest to what we know is not ours (a patent for an invention): no answer, no guesses;
+            # the engine says so plainly (the node's text) and shows the menu
+            return Analysis(text, skel, lang, None, "none", key if score >= clarify else None,
+                            OUT_OF_SCOPE if score >= clarify else None, score, ranked=top)
         facts = {var: stated[var] for var in self.variants.depends(key) if var in stated}
         # the lead over the next answer on another topic, and over the next answer on the same topic
         other = next((s for k, s, _ in questions[1:] if self.topic_of(k) != self.topic_of(key)), 0.0)
         sibling = next((s for k, s, _ in questions[1:] if self.topic_of(k) == self.topic_of(key)), 0.0)
         leads = score - other >= th.MARGIN * score and score - sibling >= th.SIBLING_MARGIN * score
-        if score >= th.SURE or (score >= th.ANSWER and leads):
+        one_word = len(skel.split()) < th.ANSWER_MIN_WORDS  # "патент": a topic, not yet a question
+        if not one_word and (score >= sure or (score >= answer and leads)):
             action = "handoff" if resolution.asks is None and self.escalates(resolution.node) else "answer"
             return Analysis(text, skel, lang, None, action, resolution.node, topic, score, ranked=top,
                             asks=resolution.asks, want=resolution.want, facts=facts)
-        if score >= th.CLARIFY:
-            floor = max(th.CLARIFY, score * th.CLARIFY_SPREAD)
-            chosen = [(k, r) for k, s, r in questions[:th.CLARIFY_OPTIONS] if s >= floor]
+        if score >= clarify:
+            floor = 0.0 if one_word else max(clarify, score * th.CLARIFY_SPREAD)  # a topic: its best answers
+            ours = [(k, s, r) for k, s, r in questions if self.topic_of(k) != OUT_OF_SCOPE]
+            chosen = [(k, r) for k, s, r in ours[:th.CLARIFY_OPTIONS] if s >= floor]
             options = tuple(r.want or r.node for _, r in chosen)
             return Analysis(text, skel, lang, None, "clarify", resolution.node, topic, score, options, top,
                             facts=facts, entered=tuple(r.node for _, r in chosen))
         guess = topic if score >= th.TOPIC_GUESS else None
         return Analysis(text, skel, lang, None, "none", resolution.node if guess else None, guess, score,
                         ranked=top)
+
+    def rank(self, text: str, skel: str) -> list[tuple[str, float]]:
+        """Answers by score for the whole message and, in a long one, for each of its sentences: the
+        question is often one sentence after a story ("...I came in March. How many days do I have?")."""
+        index = self.index
+        ranked = index.rank(skel) if skel else []
+        parts = [p for p in (skeleton(s) for s in _SENTENCES.split(text)) if len(p.split()) >= th.PART_MIN_WORDS]
+        if len(parts) < 2 or not ranked:
+            return ranked
+        scores = dict(ranked)
+        for part in parts[-th.PARTS:]:
+            for key, score in index.rank(part):
+                scores[key] = max(scores.get(key, 0.0), score * th.PART_WEIGHT)
+        return sorted(scores.items(), key=lambda kv: -kv[1])
 
     def topic_of(self, key: str) -> str | None:
         return self.flows.node(key).topic if self.flows.has(key) else None

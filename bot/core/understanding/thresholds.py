@@ -18,6 +18,12 @@ the examples.
 
 from __future__ import annotations
 
+# How questions are matched: "index" (matcher.FaqIndex: nearest examples and answers, TF-IDF cosine) or
+# "linear" (classifier.LinearIndex: logistic regression, scores are probabilities, LINEAR_* thresholds).
+METHOD = "linear"
+LINEAR_ANSWER = 0.35
+LINEAR_SURE = 0.8
+LINEAR_CLARIFY = 0.2
 # A confident answer: the best answer's score is at least ANSWER, and it leads the next answer on
 # another topic by at least MARGIN of its own score and the next answer on its own topic by at least
 # SIBLING_MARGIN (or the best score is at least SURE, whatever the margins).
@@ -25,6 +31,8 @@ ANSWER = 0.22
 MARGIN = 0.15
 SIBLING_MARGIN = 0.08  # the lead needed over another answer on the same topic
 SURE = 0.38
+# A message of fewer words names a topic rather than asks a question: "did you mean", never an answer.
+ANSWER_MIN_WORDS = 2
 # A close call: "did you mean" with up to CLARIFY_OPTIONS answers scoring at least CLARIFY and at least
 # CLARIFY_SPREAD times the best one.
 CLARIFY = 0.12
@@ -35,6 +43,11 @@ CLARIFY_OPTIONS = 3
 LANG_SET = 0.80
 LANG_SWITCH = 0.95
 LANG_SWITCH_MIN_WORDS = 3
+# Long messages: each of the last PARTS sentences of at least PART_MIN_WORDS words is matched on its own
+# too, and counts PART_WEIGHT of its score.
+PARTS = 4
+PART_MIN_WORDS = 3
+PART_WEIGHT = 0.8
 # Below CLARIFY: nothing; the best answer's topic is still stored as a guess for the editors when its
 # score is at least TOPIC_GUESS.
 TOPIC_GUESS = 0.08

@@ -127,6 +127,11 @@ class Variants:
         return sorted(out, key=lambda var: -max((d.get(key, 0) for sw, d in self._below.items()
                                                  if self.flows.node(sw).on == var), default=0))
 
+    def specific(self, key: str, var: str) -> bool:
+        """Whether a node is meant for one value of `var` only (its title names it: "...: Узбекистан")."""
+        allowed = self.allowed.get(key, {}).get(var)
+        return allowed is not None and len(allowed) == 1
+
     def _nearest_switch(self, key: str, var: str) -> str | None:
         best = [(d[key], sw) for sw, d in self._below.items() if key in d and self.flows.node(sw).on == var]
         return min(best)[1] if best else None
