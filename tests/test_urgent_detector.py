@@ -241,3 +241,58 @@ def test_not_sure_asks_one_question(flows: FlowSet, text: str) -> None:
     assert (analysis.action, analysis.node) == ("answer", UNSURE_NODE), (text, analysis)
     menu = flows.node(UNSURE_NODE)
     assert menu.type == "menu" and [o.next for o in menu.options] == ["urgent.now", "main.menu"]
+
+
+# long messages with the situation in the middle, caps, voice-to-text without punctuation, Latin letters
+LONG_AND_MIXED = [
+    ('ЗДРАВСТВУЙТЕ У МЕНЯ БРАТ НА СТРОЙКЕ УПАЛ ГОЛОВОЙ УДАРИЛСЯ И НЕ ОТВЕЧАЕТ ЧТО ДЕЛАТЬ', 'medical'),
+    ('здравствуйте подскажите пожалуйста мы с женой приехали недавно у неё срок 7 месяцев '
+     'и сейчас идёт кровь куда нам ехать без полиса', 'medical'),
+    ("salom aka iltimos yordam bering ukam ishda yiqildi boshidan qon ketyapti to'xtamayapti", 'medical'),
+    ('assalomu alaykum bolam 2 yosh isitmasi 40 titrayapti tez yordam chaqirsak pul oladimi', 'medical'),
+    ('Салом, падарам дар хона афтод ва гап зада наметавонад, як тарафаш кор намекунад', 'medical'),
+    ('саламатсызбы жолдошум жумушта колун кесип алды кан токтобой атат', 'medical'),
+    ('brat zadyhaetsya astma ingalyator konchilsya', 'medical'),
+    ('u menya silnaya bol v grudi uzhe chas', 'medical'),
+    ("onam yiqilib tushdi oyog'i singan shekilli qimirlay olmayapti", 'medical'),
+    ('КӮДАКАМ ТАБ ДОРАД 40 ВА ЛАРЗА МЕКУНАД ЧӢ КОР КУНАМ', 'medical'),
+    ('жолдошум эсин жоготуп жатат, дем алышы начар', 'medical'),
+    ('я устала от всего, иногда хочется просто исчезнуть и не проснуться', 'suicide'),
+    ("kechalari uxlay olmayman, yashashning ma'nosi yo'q", 'suicide'),
+    ('ман дигар тоқат надорам, мехоҳам худамро бикушам', 'suicide'),
+    ('баары бүттү, өзүмө кол салгым келет', 'suicide'),
+    ('ya bolshe ne mogu, dumayu o smerti', 'suicide'),
+    ('здравствуйте мужа вчера забрали полицейские сказали депортация он сейчас в спецприемнике что делать', 'detained'),
+    ("politsiya pasportimni olib qo'ydi va bo'limga olib ketdi", 'detained'),
+    ('ночью пришли менты в общагу и всех забрали', 'detained'),
+    ('дар фурудгоҳ маро нигоҳ доштанд 5 соат аст', 'detained'),
+    ('uulumdu sotko alyp barышат, kotormochu jok', 'detained'),
+    ('akamni aeroportda ushlab qolishdi, deportatsiya deyishyapti', 'detained'),
+    ('бригадир собрал у всех паспорта и не отдаёт уже месяц', 'passport'),
+    ("xo'jayin pasportimni bermayapti ketaman desam", 'passport'),
+    ('корфармо паспортамро намедиҳад, мегӯяд қарзатро пардохт кун', 'passport'),
+    ('нас привезли на работу, забрали телефоны и не выпускают с территории', 'trafficking'),
+    ('bizni ishga olib kelishdi tashqariga chiqarishmayapti', 'trafficking'),
+    ('полгода работаю бесплатно, хозяин обещает и не платит', 'wages'),
+    ('uch oydan beri oylik bermayapti', 'wages'),
+    ('хозяин угрожает убить если уйду', 'violence'),
+    ('бригадир мени урду, коркутуп жатат', 'violence'),
+    ('можно мне поговорить с кем-то живым, а не с роботом', 'person'),
+    ('Здравствуйте, переключите меня на оператора', 'person'),
+    ('menga odam kerak, bot tushunmayapti', 'person'),
+    ("operator bilan bog'lab bering", 'person'),
+    ('бо инсони зинда гап задан мехоҳам', 'person'),
+    ('тируу адам барбы суйлошкону', 'person'),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), LONG_AND_MIXED)
+def test_long_mixed_and_voice_typed_messages(text: str, kind: str) -> None:
+    skel = skeleton(text)
+    hit = urgent(skel)
+    if kind == "person":
+        assert hit is None and wants_person(skel), (text, skel, hit)
+    else:
+        assert hit is not None, (text, skel)
+        kinds = {"passport", "trafficking"} if kind in ("passport", "trafficking") else {kind}
+        assert hit.category in kinds, (text, skel, hit)

@@ -31,7 +31,8 @@ _WISH = (_TALK + r"|xoču|xotel|nuž|nuje|nujn|nujen|možno|mojno|daite|dai\b|es
          r"kerak|lozim|zarur|kani\b|bormi|darkor|lozimast|kuja|kerek|barbi|kaida")
 # phrasings that say it on their own
 _ALONE = (
-    r"živ\w* čelovek|jiv\w* čelovek|ne (s )?bot|bez bot|s ne botom|ne robot|bot ne poni|bot menia ne|"
+    r"s kem\w*( to)? jiv|ne (s )?robot|živ\w* čelovek|jiv\w* čelovek|"
+    r"ne (s )?bot|bez bot|s ne botom|ne robot|bot ne poni|bot menia ne|"
     r"bot\w* emas|botmas|bot bilan (emas|gaplaš\w*ma)|bot\w* tušunma|tirik odam|jonli odam|"
     r"bo bot (ne|na)|na bo bot|bot name(fax|fah)|bot\w* nafax|odami zinda|"
     r"bot (menen )?emes|bot tušunbo|tiru adam|čin adam"

@@ -50,7 +50,8 @@ _BREATH = (r"ne mo\w* dišat|ne dišit|ne dišet|ne dišu|dišat ne mo|tiajel\w*
            r"nafas ol\w*ma|nafas ol\w* olma|nafasi kis|nafas kis|nafasi tikil|nafas\w* bogil|bogilib|bogilia|"
            r"nafas\w* gir\w* nametav|nafas\w* namerasa|nafas\w* name|nafas\w* bast|nafastang|nafasaš tang|"
            r"dem al\w* alba|dem albai|demi kisil|dem\w* kisil|dem\w* jet\w*pe|bulugup|tunčug|tumčug")
-_UNCONSCIOUS = (r"bez soznan|lej\w* i ne (vsta|dvig|ševel|otveč)|ne dvigaet|ne ševeli|poterial\w* soznan|"
+_UNCONSCIOUS = (r"bez soznan|udaril\w* golov|golov\w* udaril|ne otveča\w* i ne|ne reagir|lej\w* i ne (vsta|dvig|"
+                r"ševel|otveč)|ne dvigaet|ne ševeli|poterial\w* soznan|"
                 r"poteria soznan|obmorok|ne prixod\w* v seb|ne očnu|ne prosipa|"
                 r"glaza ne otkr|ne otkriva\w* glaz|"
                 r"xušidan ket|xušini ekot|xušsiz|xušiga kelma|ozidan ket|koz\w* očma|bexuš|xuš(aš)? (raf|nest)|"
@@ -91,7 +92,8 @@ _HIGH_FEVER = (r"\b(39|40|41)\b|vis\w* temperat|temperat\w* (ne sbiva|ne pada|ne
                r"isitma\w* (tušma|tušmai|baland|kotti)|isitma\w* 3|titra|tutkanok|talvasa|kaltira|"
                r"tab\w* (past nameš|baland|namefar|naxoba)|xarorat\w* (baland|past nameš)|larz|ragkaš|"
                r"temperatura\w* (tušpo|tušpoi|tušbo|baland|jogor)|isitma\w* tušpo|\btirišip|\btiriš|\btalma|kalčil")
-_PREGNANT = r"beremen|xomilador|xomila|xomildor|kosiat|koš boil|boiunda|boiu bar|boilu\b"
+_PREGNANT = (r"beremen|srok \d+ (mesiac|ned)|na \d+ (m|mesiac|ned)\w* beremen|xomilador|xomila|xomildor|kosiat|"
+             r"koš boil|boiunda|boiu bar|boilu\b")
 _PREG_ALARM = (_BLEED + r"|" + _PAIN + r"|vod\w* otoš|otoš\w* vod|sxvatk|skvatk|rojaiu|rojaet|rojat nača|"
                r"tolgok|tolgog|tolgat|dard|mazasi ek|xolsiz")
 _MED_ALWAYS = (r"naglotal|vipil\w* (uksus|xlor|xim|otrav)|zaxlebn|utonul|utop|infarkt|insult|inskult|umira|"
@@ -111,15 +113,17 @@ _CRISIS = (r"pokonč\w* s sob|pokonč\w* so vs|pokonč\w* s etim|zakonč\w* vse 
            r"lučše bi (mne )?(\w+ )?umer|"
            r"ozimni oldir|jonimga kasd|joniga kasd|ozimga kasd|iašagim kelma|iašašni xoxlama|iašašdan čarča|"
            r"iašaš\w* manosi ek|xaetdan toi|xaetdan čarča|ozimni ozim|olim\w* iakši|tomirimni kes|"
-           r"xudkuš|xudamro (mekuš|kušt|ba kušt)|xudro kušt|zindagi (kardan )?namexox|zinda (budan )?namexox|"
+           r"xudkuš|xudamro (mekuš|kušt|ba kušt|bikuš|kuš)|xudro (bi)?kuš|zindagi (kardan )?namexox|"
+           r"zinda (budan )?namexox|"
            r"namexox\w* (ki )?zinda|zinda boš\w* namexox|"
            r"namexox\w* zindagi|az zindagi (xasta|ser|bezor)|murdan mexox|mexoxam bimir|bimiram|"
            r"manoi zindagi nest|raga\w* bur|"
            r"ozumdu oltur|ozum\w* oltur|jašagim kelbe|jašagim kelbei|jašoo\w* kelbe|olgum kel|"
            r"jašoonun mani\w* jok|jašonun mani\w* jok|turmuštan tajad|jašoodon tajad|jašodon tajad|"
-           r"oz janim\w* kol sal|janim\w* kol sal|tamirimdi kes")
+           r"oz janim\w* kol sal|ozum\w* kol sal|janim\w* kol sal|tamirimdi kes")
 # cries that may be a crisis, only together with despair: "I can't any more, I think of ending it"
-_DESPAIR = (r"ne mogu (bolše|tak)|uje ne mogu|bolše ne mogu|sil (bolše )?net|ne vider|toska|vse ploxo|bezisxod|tupik|"
+_DESPAIR = (r"ustal\w* ot vsego|ne mogu (bolše|tak)|uje ne mogu|bolše ne mogu|sil (bolše )?net|ne vider|toska|"
+            r"vse ploxo|bezisxod|tupik|"
             r"čidayolma|takatim kolma|boš(im)? berk|xamma narsa emon|"
             r"tokat nador|toqat nador|digar nametav|xama čiz bad|"
             r"čidai alba|čidabai|bardigi jaman|kaigi")
@@ -176,10 +180,10 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                  r"es učun|dem al\w* albai|kan agip|jigilip|sinip kal"], _LATER),
     # -- violence
     ("violence", [r"\bizbi|\bbet (menia|nas|ego|ee|jen|detei|rebenk)|(menia|nas|muj|jena)\w* bet\b|\bbiut\b|"
-                  r"udaril|iznasil|nasili|domogaet|ugroj|"
+                  r"udaril(?!s)|iznasil|nasili|domogaet|ugroj|"
                   r"\burdi\b|\buradi\b|\burib\b|\buriš|kaltakla|zoravon|zorla|zorlik|doposla|korkit|"
                   r"maro zad|zurovar|\bzad\b|\bmezan(ad|and)\b|\bzadand\b|lat kard|zorovari|tačovuz|taxdid|"
-                  r"sabadi|sabašti|\burdu\b|\burat\b|\buruš|\burup\b|zombuluk|zordu|korkut|zorlo"],
+                  r"sabadi|sabašti|\bsabap\b|\burdu\b|\burat\b|\buruš|\burup\b|zombuluk|zordu|korkut|zorlo"],
      r"zang zad|zang mez|urok|ta.xdid\w* kil"),
     # -- passport kept by an employer (a sign of forced labour and trafficking)
     ("passport", [_DOCS, r"zabral|otobral|derj|ne otda|ne vozvraš|ne vernu|u sebia|vernut|\bvzial|"
