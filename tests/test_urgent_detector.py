@@ -178,6 +178,9 @@ ORDINARY = [
     "медкомиссия канча турат",
     "как оплатить патент через госуслуги",
     "ЗАДЕРЖАЛ ОПЛАТУ ПАТЕНТА НА ДЕНЬ",
+    "шиносномаи русия гирифтан мехоҳам",
+    "долг по патенту как оплатить",
+    "qarzim bor kredit bo'yicha, patent berishadimi",
 ]
 
 
@@ -241,6 +244,34 @@ def test_not_sure_asks_one_question(flows: FlowSet, text: str) -> None:
     assert (analysis.action, analysis.node) == ("answer", UNSURE_NODE), (text, analysis)
     menu = flows.node(UNSURE_NODE)
     assert menu.type == "menu" and [o.next for o in menu.options] == ["urgent.now", "main.menu"]
+
+
+# debt bondage, a paper about expulsion or deportation, months of wages, threats
+DEBT_PAPERS_WAGES_THREATS = [
+    ('говорят я должен за дорогу и жильё и пока не отработаю долг не отпустят', 'trafficking'),
+    ("qarzimni ishlab bermaguncha qo'yib yubormaydi deyapti", 'trafficking'),
+    ('мегӯянд қарзатро кор карда пардохт накунӣ, намемонем биравӣ', 'trafficking'),
+    ('карызыңды иштеп бермейинче кетпейсиң дейт', 'trafficking'),
+    ('нас держат на ферме, работаем бесплатно, уйти нельзя', 'trafficking'),
+    ('дали бумагу о выдворении, надо уехать за 5 дней', 'expulsion'),
+    ("menga deportatsiya haqida qog'oz berishdi", 'expulsion'),
+    ('ба ман коғази ихроҷ доданд', 'expulsion'),
+    ('мага депортация жөнүндө кагаз беришти', 'expulsion'),
+    ('уже четвертый месяц зарплату не дают', 'wages'),
+    ("to'rt oydan beri pul berishmayapti", 'wages'),
+    ('чор моҳ боз маош намедиҳанд', 'wages'),
+    ('төрт айдан бери айлык беришпей жатат', 'wages'),
+    ('мне угрожают, говорят если пожалуюсь — убьют', 'violence'),
+    ("xo'jayin o'ldiraman deb qo'rqityapti", 'violence'),
+    ('маро таҳдид мекунанд, мегӯянд мекушем', 'violence'),
+    ('мени өлтүрөбүз деп коркутуп жатышат', 'violence'),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), DEBT_PAPERS_WAGES_THREATS)
+def test_debt_bondage_expulsion_papers_wages_and_threats(text: str, category: str) -> None:
+    hit = urgent(skeleton(text))
+    assert hit is not None and hit.category == category, (text, skeleton(text), hit)
 
 
 # long messages with the situation in the middle, caps, voice-to-text without punctuation, Latin letters

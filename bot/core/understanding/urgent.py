@@ -190,7 +190,8 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                   r"olib koi|olib kol|olib kolg|olišga|bermai|kaitarmai|kaitarib ol|ušlab tur|iigib ol|"
                   r"girift|namedix|nigox|bargardon|\bdar xud|"
                   r"alip al|berbe|karmap tur|karmaganga|kaitarbai|kaitarip al|jiinap al"],
-     _POLICE + r"|\bnav\b|\bnavi\b|\bnavro|\bnovi|\biangi|\bjani\b|poter|"
+     _POLICE + r"|\brusia|rossi|grajdanstv|fukarolig|šaxrvandi|jarandig|"
+     r"\bnav\b|\bnavi\b|\bnavro|\bnovi|\biangi|\bjani\b|poter|"
      r"ekot|gum kard|gum šud|jogot|dublikat|vosstanov|kak polučit|oformit|"
      r"dlia patent|učun kerak|lozim|kerekp|kerakmi|\bsdat|topšir|perevod|notarius|kopi|"
      r"(dokument|xujat|xučat|pasport)\w* (učun|iz za|baroi|sababl)"),
@@ -213,6 +214,12 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                      r"čikarišmai|čikarmai|kamab koi|majburlab|berun namebar|mačbur|namemonand|"
                      r"čigarbai|majburla|kamap koi"], None),
     ("trafficking", [r"satip jiber|prodal\w* (nas|menia)"], r"kart|telefon|mašin|kvartir|avto"),
+    # debt bondage: "you owe us, you won't leave until you work it off"
+    ("trafficking", [r"\bdolg|\bdolj|\bdolž|\bkarz|\bkariz|\bkarz", r"ne otpust|ne vipust|ne otpuska|ne puska|otrabot|"
+                     r"uiti nel|koib iuborma|kuib iuborma|ketiš\w* mumkin emas|namemon|namegzor|ketpeis|ketirbe|"
+                     r"jiberbe|kuiboi|ketkirbe|ketkiz"], r"kredit|bank|mikrozaim|patent|nalog|štraf|jarima"),
+    ("trafficking", [r"uiti nel|ne dai\w* uiti|ne otpuska\w* (domoi|s obekt|s rabot|s fer|s terr)|"
+                     r"ketiš\w* (mumkin emas|kuimai)|ketišga kuima|raftan namemon|ketkiribe|ketirbei"], None),
     # -- expulsion, deportation order, entered in the register of controlled persons, blocked cards,
     #    entry ban. Questions about what the register is are answered by registration.controlled_register.
     ("expulsion", [r"vidvor|ixroč|(?<!jokko )čigar(uu|ip jiber)|(?<!xatdan )(?<!raciadan )čikarib iubor|"
@@ -222,7 +229,9 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                    r"zablokir\w* .{0,20}kart|k[ao]rt\w* .{0,20}(zablokir|blok|bast|bogot)|"
                    r"kiriš takik|mani vurud|kiruugo tiiu|"
                    r"deport\w* .{0,25}(rešeni|\bsud|\bsot\b|postanov|prišl|prišel|vinesl|karor|karar|čečim|keldi|omad)|"
-                   r"(rešeni|\bsud\b|\bsot\b|postanov|karor|čečim)\w* .{0,25}deport"], None),
+                   r"(rešeni|\bsud\b|\bsot\b|postanov|karor|čečim)\w* .{0,25}deport|"
+                   r"deport\w* .{0,25}(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)|"
+                   r"(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)\w* .{0,25}deport"], None),
     ("expulsion", [r"zapret\w* (na )?v[e]?ezd"], r"(proverit|tekšir|sanč|tekšer|uzna)\w* .{0,30}zapret|zaranee"),
     # -- residence permits, long overstay: questions the bot must not answer alone
     ("legal", [r"\brvp\b|\bvnj\b|vid na jitel|razrešeni\w* na vremen|vremenn\w* projiv"], None),
@@ -234,7 +243,7 @@ _RULES: list[tuple[str, list[str], str | None]] = [
 ]
 _WAGE_PROBLEM_SOURCE = (
     r"ne (pla|vipla|zapla|otda|da|polu)|nevipla|kinul|zaderjiva|zaderjk|ne vidai|obmanul|"
-    r"bermai|bermad|beriš\w* (mad|mai)|berišmad|berilma|tolamai|tolamad|bermasd|aldad|aldaš|kečik|"
+    r"bermai|bermad|beriš\w* (mad|mai)|berišma|berišpe|berišmad|berilma|tolamai|tolamad|bermasd|aldad|aldaš|kečik|"
     r"namedix|nadod|nadix|fireb|\bder med|"
     r"berbe|tolobo|tološpo|tologon jok|beriš\w* jok|ber\w*gen jok|berilbe|kečig|(ailik|akča)\w* (da |dagi )?jok\b|"
     r"aldap|aldašt|kačip")
