@@ -178,6 +178,9 @@ ORDINARY = [
     "медкомиссия канча турат",
     "как оплатить патент через госуслуги",
     "ЗАДЕРЖАЛ ОПЛАТУ ПАТЕНТА НА ДЕНЬ",
+    "шиносномаи русия гирифтан мехоҳам",
+    "долг по патенту как оплатить",
+    "qarzim bor kredit bo'yicha, patent berishadimi",
 ]
 
 
@@ -241,3 +244,86 @@ def test_not_sure_asks_one_question(flows: FlowSet, text: str) -> None:
     assert (analysis.action, analysis.node) == ("answer", UNSURE_NODE), (text, analysis)
     menu = flows.node(UNSURE_NODE)
     assert menu.type == "menu" and [o.next for o in menu.options] == ["urgent.now", "main.menu"]
+
+
+# debt bondage, a paper about expulsion or deportation, months of wages, threats
+DEBT_PAPERS_WAGES_THREATS = [
+    ('говорят я должен за дорогу и жильё и пока не отработаю долг не отпустят', 'trafficking'),
+    ("qarzimni ishlab bermaguncha qo'yib yubormaydi deyapti", 'trafficking'),
+    ('мегӯянд қарзатро кор карда пардохт накунӣ, намемонем биравӣ', 'trafficking'),
+    ('карызыңды иштеп бермейинче кетпейсиң дейт', 'trafficking'),
+    ('нас держат на ферме, работаем бесплатно, уйти нельзя', 'trafficking'),
+    ('дали бумагу о выдворении, надо уехать за 5 дней', 'expulsion'),
+    ("menga deportatsiya haqida qog'oz berishdi", 'expulsion'),
+    ('ба ман коғази ихроҷ доданд', 'expulsion'),
+    ('мага депортация жөнүндө кагаз беришти', 'expulsion'),
+    ('уже четвертый месяц зарплату не дают', 'wages'),
+    ("to'rt oydan beri pul berishmayapti", 'wages'),
+    ('чор моҳ боз маош намедиҳанд', 'wages'),
+    ('төрт айдан бери айлык беришпей жатат', 'wages'),
+    ('мне угрожают, говорят если пожалуюсь — убьют', 'violence'),
+    ("xo'jayin o'ldiraman deb qo'rqityapti", 'violence'),
+    ('маро таҳдид мекунанд, мегӯянд мекушем', 'violence'),
+    ('мени өлтүрөбүз деп коркутуп жатышат', 'violence'),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), DEBT_PAPERS_WAGES_THREATS)
+def test_debt_bondage_expulsion_papers_wages_and_threats(text: str, category: str) -> None:
+    hit = urgent(skeleton(text))
+    assert hit is not None and hit.category == category, (text, skeleton(text), hit)
+
+
+# long messages with the situation in the middle, caps, voice-to-text without punctuation, Latin letters
+LONG_AND_MIXED = [
+    ('ЗДРАВСТВУЙТЕ У МЕНЯ БРАТ НА СТРОЙКЕ УПАЛ ГОЛОВОЙ УДАРИЛСЯ И НЕ ОТВЕЧАЕТ ЧТО ДЕЛАТЬ', 'medical'),
+    ('здравствуйте подскажите пожалуйста мы с женой приехали недавно у неё срок 7 месяцев '
+     'и сейчас идёт кровь куда нам ехать без полиса', 'medical'),
+    ("salom aka iltimos yordam bering ukam ishda yiqildi boshidan qon ketyapti to'xtamayapti", 'medical'),
+    ('assalomu alaykum bolam 2 yosh isitmasi 40 titrayapti tez yordam chaqirsak pul oladimi', 'medical'),
+    ('Салом, падарам дар хона афтод ва гап зада наметавонад, як тарафаш кор намекунад', 'medical'),
+    ('саламатсызбы жолдошум жумушта колун кесип алды кан токтобой атат', 'medical'),
+    ('brat zadyhaetsya astma ingalyator konchilsya', 'medical'),
+    ('u menya silnaya bol v grudi uzhe chas', 'medical'),
+    ("onam yiqilib tushdi oyog'i singan shekilli qimirlay olmayapti", 'medical'),
+    ('КӮДАКАМ ТАБ ДОРАД 40 ВА ЛАРЗА МЕКУНАД ЧӢ КОР КУНАМ', 'medical'),
+    ('жолдошум эсин жоготуп жатат, дем алышы начар', 'medical'),
+    ('я устала от всего, иногда хочется просто исчезнуть и не проснуться', 'suicide'),
+    ("kechalari uxlay olmayman, yashashning ma'nosi yo'q", 'suicide'),
+    ('ман дигар тоқат надорам, мехоҳам худамро бикушам', 'suicide'),
+    ('баары бүттү, өзүмө кол салгым келет', 'suicide'),
+    ('ya bolshe ne mogu, dumayu o smerti', 'suicide'),
+    ('здравствуйте мужа вчера забрали полицейские сказали депортация он сейчас в спецприемнике что делать', 'detained'),
+    ("politsiya pasportimni olib qo'ydi va bo'limga olib ketdi", 'detained'),
+    ('ночью пришли менты в общагу и всех забрали', 'detained'),
+    ('дар фурудгоҳ маро нигоҳ доштанд 5 соат аст', 'detained'),
+    ('uulumdu sotko alyp barышат, kotormochu jok', 'detained'),
+    ('akamni aeroportda ushlab qolishdi, deportatsiya deyishyapti', 'detained'),
+    ('бригадир собрал у всех паспорта и не отдаёт уже месяц', 'passport'),
+    ("xo'jayin pasportimni bermayapti ketaman desam", 'passport'),
+    ('корфармо паспортамро намедиҳад, мегӯяд қарзатро пардохт кун', 'passport'),
+    ('нас привезли на работу, забрали телефоны и не выпускают с территории', 'trafficking'),
+    ('bizni ishga olib kelishdi tashqariga chiqarishmayapti', 'trafficking'),
+    ('полгода работаю бесплатно, хозяин обещает и не платит', 'wages'),
+    ('uch oydan beri oylik bermayapti', 'wages'),
+    ('хозяин угрожает убить если уйду', 'violence'),
+    ('бригадир мени урду, коркутуп жатат', 'violence'),
+    ('можно мне поговорить с кем-то живым, а не с роботом', 'person'),
+    ('Здравствуйте, переключите меня на оператора', 'person'),
+    ('menga odam kerak, bot tushunmayapti', 'person'),
+    ("operator bilan bog'lab bering", 'person'),
+    ('бо инсони зинда гап задан мехоҳам', 'person'),
+    ('тируу адам барбы суйлошкону', 'person'),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), LONG_AND_MIXED)
+def test_long_mixed_and_voice_typed_messages(text: str, kind: str) -> None:
+    skel = skeleton(text)
+    hit = urgent(skel)
+    if kind == "person":
+        assert hit is None and wants_person(skel), (text, skel, hit)
+    else:
+        assert hit is not None, (text, skel)
+        kinds = {"passport", "trafficking"} if kind in ("passport", "trafficking") else {kind}
+        assert hit.category in kinds, (text, skel, hit)

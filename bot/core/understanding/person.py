@@ -25,13 +25,14 @@ _TALK = (
     r"pogovor|pogovr|govori|pobesed|obšat|sviaz|sviaž|soedin|perekl|pozov|pozvat|pozvonit|peredai|"
     r"gaplaš|gapiriš|gaplaš|suxbat|ulang|ulab|ulaš|ulan|boglan|boglab|boglaš|čakir|"
     r"gap zan|gap zad|gap zana|suxbat|paivast|pajvast|vasl|"
-    r"suiloš|suilo|sulos|koš|ulap|ulagil|bagitta|čakir"
+    r"suiloš|suilo|sulos|koš|ulap|ulagil|bagitta|čakir|tutaš"
 )
 _WISH = (_TALK + r"|xoču|xotel|nuž|nuje|nujn|nujen|možno|mojno|daite|dai\b|est li|est tut|gde|"
          r"kerak|lozim|zarur|kani\b|bormi|darkor|lozimast|kuja|kerek|barbi|kaida")
 # phrasings that say it on their own
 _ALONE = (
-    r"živ\w* čelovek|jiv\w* čelovek|ne (s )?bot|bez bot|s ne botom|ne robot|bot ne poni|bot menia ne|"
+    r"s kem\w*( to)? jiv|ne (s )?robot|živ\w* čelovek|jiv\w* čelovek|"
+    r"ne (s )?bot|bez bot|s ne botom|ne robot|bot ne poni|bot menia ne|"
     r"bot\w* emas|botmas|bot bilan (emas|gaplaš\w*ma)|bot\w* tušunma|tirik odam|jonli odam|"
     r"bo bot (ne|na)|na bo bot|bot name(fax|fah)|bot\w* nafax|odami zinda|"
     r"bot (menen )?emes|bot tušunbo|tiru adam|čin adam"
@@ -40,7 +41,9 @@ _ALONE = (
 _NOT = re.compile(
     r"(sotov|mobil|sviaz|\bmc\b|bilain|belin|megafon|tele 2|iota|sim)\w* operator|operator\w* (sotov|mobil|sviaz|"
     r"\bmc\b|bilain|belin|megafon|tele 2|iota)|skolko čelovek|neča odam|čand odam|čand nafar|kanča adam|"
-    r"na čelovek|odam boš|adam baš|\bna (odn|dv|tr)\w* čelovek")
+    r"na čelovek|odam boš|adam baš|\bna (odn|dv|tr)\w* čelovek|"
+    # "nobody to talk to" is loneliness, not a request for a mediator
+    r"(odam|adam|kase|čelovek|inson)\w* (ek|iok|nest|jok|net)\b|ne s kem|nekomu|nikogo net|xeč kas nest|eč kim jok")
 _ALONE_RE = re.compile(_ALONE)
 
 

@@ -39,18 +39,20 @@ _BLEED = (r"krov|krovotečen|\bkon\b|\bkoni\b|\bkon (ket|ok|kel|tox|tux|čik)|\b
 _NO_STOP = (r"ne (ostanav|prekraš|perest|unima|sverti|ostano)|ostanovit\w* ne|ne mo\w* ostano|ne prekrat|"
             r"silno|sil\w* krov|mnogo krov|\bvse vremia|čas(a)? (ne|uje)|"
             r"toxtamai|toxtamad|toxtama|tuxtamai|toxtatolmai|toxtatib bolmai|toxtatoma|jud\w* kop|"
-            r"bas name|bas naša|ist name|ist naša|kat name|kat naša|nameist|bisier|"
+            r"bas name|bas naša|ist name|ist naša|kat name|kat naša|nameist|biser|"
             r"toktobo|toktoboi|toktotu\w* albai|toktoto alba|abdan kop|katuu agip|kop agip")
 _CHEST = (r"\bgrud|serdc|serdec|\bkokrag|\bkokrak|\biurag|\biurak|\bsina\b|\bsinaam|\bsinai|\bsinaa|\bdilam|"
           r"\bdil\b|kokurog|kokurok|\bjurog|\bjurok")
-_PAIN = (r"\bbol(it|iat|el|ela|eli|i|iu|ei|ia|no|ezn)?\b|\bbolit|davit|davl|jmet|jjet|koli|koloc|jgu|jjot|"
+_PAIN = (r"ploxo|\bbol(it|iat|el|ela|eli|i|iu|ei|ia|no|ezn)?\b|\bbolit|davit|davl|jmet|jjet|koli|koloc|jgu|jjot|"
          r"ogri|ogrik|sanč|dard|\boru|\borui|\borup|kisip|kisat|sairap|sizdap|uvuš|uvuš|kuiish")
 _BREATH = (r"ne mo\w* dišat|ne dišit|ne dišet|ne dišu|dišat ne mo|tiajel\w* diš|trudno diš|zadix|ne xvata\w* vozdux|"
            r"xripit|xrip|posinel|sini\w* gub|gub\w* sini|dišit s trud|"
            r"nafas ol\w*ma|nafas ol\w* olma|nafasi kis|nafas kis|nafasi tikil|nafas\w* bogil|bogilib|bogilia|"
            r"nafas\w* gir\w* nametav|nafas\w* namerasa|nafas\w* name|nafas\w* bast|nafastang|nafasaš tang|"
            r"dem al\w* alba|dem albai|demi kisil|dem\w* kisil|dem\w* jet\w*pe|bulugup|tunčug|tumčug")
-_UNCONSCIOUS = (r"bez soznan|poterial\w* soznan|poteria soznan|obmorok|ne prixod\w* v seb|ne očnu|ne prosipa|"
+_UNCONSCIOUS = (r"bez soznan|udaril\w* golov|golov\w* udaril|ne otveča\w* i ne|ne reagir|lej\w* i ne (vsta|dvig|"
+                r"ševel|otveč)|ne dvigaet|ne ševeli|poterial\w* soznan|"
+                r"poteria soznan|obmorok|ne prixod\w* v seb|ne očnu|ne prosipa|"
                 r"glaza ne otkr|ne otkriva\w* glaz|"
                 r"xušidan ket|xušini ekot|xušsiz|xušiga kelma|ozidan ket|koz\w* očma|bexuš|xuš(aš)? (raf|nest)|"
                 r"xušaš namea|čašm\w* (nameku|nakuš)|"
@@ -60,7 +62,8 @@ _STROKE = (r"insult|inskult|paraliz|otniala|onemel|perekosi|krivo lic|lico perek
            r"falaj|gapira olma|gapirolma|tili tutil|iuzi kiiš|kiišaib|"
            r"gap zada nametav|zabon\w* (gir|band)|"
            r"sujlo albai|suiloi albai|kiišai|kiimilda\w* alba|kiimil\w* jok|til\w* kalb")
-_INJURY = (r"travm|perelom|otrezal|otorval|otrubil|razdavil|pridavil|razmoz|kost\w* torč|otkrit\w* perelom|"
+_INJURY = (r"ezib iubor|ezib tašla|bosib kol|az baland\w* aft|afto\w* az (bom|balandi)|biik\w* kulap|travm|"
+           r"perelom|otrezal|otorval|otrubil|razdavil|pridavil|razmoz|kost\w* torč|otkrit\w* perelom|"
            r"upal\w* s (vis|les|kriš|etaj|kran)|upal\w* s \w* etaj|prišib|pilo\w* (ruk|palc)|ampu|"
            r"jaroxatla|ezilib|ezildi|kesib tuš|barmog\w* (kesil|uzil|ezil)|"
            r"kulap tuš|kulap ket|ezilip|talkala|"
@@ -81,22 +84,26 @@ _BURN = (r"ojog|obojg|obvar|kipiatk|kipiatok|kislot|"
          r"kuiup|kuiuk|kuidu|isik mai|isik suu|kainak")
 _CHILD = (r"rebenok|rebenk|rebena|\bdet(i|ei|iam)\b|\bdoč|\bsin\b|\bsina\b|\bsinu|sinok|malč|devočk|mališ|"
           r"mladen|grudnič|"
-          r"\bbola(\b|m\b|mni|mga|mning|miz|si\b|sini|ga\b|ni\b|ning|lar|jon)|farzand|\bkizim|\boglim|čakalok|kudak|\bbača|duxtar|pisar|"
+          r"\bbola(\b|m\b|mni|mga|mning|miz|si\b|sini|ga\b|ni\b|ning|lar|jon)|farzand|\bkizim|\boglim|čakalok|"
+          r"kudak|\bbača|duxtar|pisar|"
           r"\bbala(\b|m|si|ga|nin|dar|lar|ni\b)|\buulum|nareste|bobok")
 _HIGH_FEVER = (r"\b(39|40|41)\b|vis\w* temperat|temperat\w* (ne sbiva|ne pada|ne snija|vis)|ne sbiva|jar\b|jar ne|"
                r"sudorog|triaset|trias|konvulc|sudoroj|"
                r"isitma\w* (tušma|tušmai|baland|kotti)|isitma\w* 3|titra|tutkanok|talvasa|kaltira|"
                r"tab\w* (past nameš|baland|namefar|naxoba)|xarorat\w* (baland|past nameš)|larz|ragkaš|"
                r"temperatura\w* (tušpo|tušpoi|tušbo|baland|jogor)|isitma\w* tušpo|\btirišip|\btiriš|\btalma|kalčil")
-_PREGNANT = r"beremen|xomilador|xomila|xomildor|kosiat|koš boil|boiunda|boiu bar|boilu\b"
+_PREGNANT = (r"beremen|srok \d+ (mesiac|ned)|na \d+ (m|mesiac|ned)\w* beremen|xomilador|xomila|xomildor|kosiat|"
+             r"koš boil|boiunda|boiu bar|boilu\b")
 _PREG_ALARM = (_BLEED + r"|" + _PAIN + r"|vod\w* otoš|otoš\w* vod|sxvatk|skvatk|rojaiu|rojaet|rojat nača|"
                r"tolgok|tolgog|tolgat|dard|mazasi ek|xolsiz")
-_MED_ALWAYS = (r"infarkt|insult|inskult|umira|otravil|otravlen|anafilak|skor\w* ne (ed|priex|prie)|"
+_MED_ALWAYS = (r"naglotal|vipil\w* (uksus|xlor|xim|otrav)|zaxlebn|utonul|utop|infarkt|insult|inskult|umira|"
+               r"otravil|otravlen|anafilak|skor\w* ne (ed|priex|prie)|"
                r"ne vizivaiut skor|ne vizivat skor|ne dai\w* vizvat skor|"
                r"tez erdam (kelma|čakir\w* (bermai|bermad|kerakmas))|tez jardam (kelbe|čakirt\w*pa)|"
                r"eri taččili (nameoiad|naomad)")
 # -- a person in crisis: direct words and the indirect ones people use
-_CRISIS = (r"pokonč\w* s sob|pokonč\w* s jizn|suicid|samoubi|ubi(t|iu) seb|ubiu seb|ne xoču (bolše )?jit|"
+_CRISIS = (r"pokonč\w* s sob|pokonč\w* so vs|pokonč\w* s etim|zakonč\w* vse eto|pokonč\w* s jizn|suicid|samoubi|"
+           r"ubi(t|iu) seb|ubiu seb|ne xoču (bolše )?jit|"
            r"ne xočet\w* jit|jit ne xoč|ne xočet\w* (bolše )?jit|ustal\w* jit|nadoel\w* jit|ne vijiv|xoču umeret|"
            r"xočet\w* umeret|lučše umeret|lučše (bi )?umer|zaxotel\w* umeret|net smisla jit|smisla jit\w* net|"
            r"ne vij\w* smisl\w* jit|zakonč\w* vse|konč\w* s soboi|seb\w* ubi|povesit|povešu|prignu s|sprign|"
@@ -106,15 +113,17 @@ _CRISIS = (r"pokonč\w* s sob|pokonč\w* s jizn|suicid|samoubi|ubi(t|iu) seb|ubi
            r"lučše bi (mne )?(\w+ )?umer|"
            r"ozimni oldir|jonimga kasd|joniga kasd|ozimga kasd|iašagim kelma|iašašni xoxlama|iašašdan čarča|"
            r"iašaš\w* manosi ek|xaetdan toi|xaetdan čarča|ozimni ozim|olim\w* iakši|tomirimni kes|"
-           r"xudkuš|xudamro (mekuš|kušt|ba kušt)|xudro kušt|zindagi (kardan )?namexox|zinda (budan )?namexox|"
+           r"xudkuš|xudamro (mekuš|kušt|ba kušt|bikuš|kuš)|xudro (bi)?kuš|zindagi (kardan )?namexox|"
+           r"zinda (budan )?namexox|"
            r"namexox\w* (ki )?zinda|zinda boš\w* namexox|"
            r"namexox\w* zindagi|az zindagi (xasta|ser|bezor)|murdan mexox|mexoxam bimir|bimiram|"
            r"manoi zindagi nest|raga\w* bur|"
            r"ozumdu oltur|ozum\w* oltur|jašagim kelbe|jašagim kelbei|jašoo\w* kelbe|olgum kel|"
            r"jašoonun mani\w* jok|jašonun mani\w* jok|turmuštan tajad|jašoodon tajad|jašodon tajad|"
-           r"oz janim\w* kol sal|janim\w* kol sal|tamirimdi kes")
+           r"oz janim\w* kol sal|ozum\w* kol sal|janim\w* kol sal|tamirimdi kes")
 # cries that may be a crisis, only together with despair: "I can't any more, I think of ending it"
-_DESPAIR = (r"ne mogu (bolše|tak)|uje ne mogu|bolše ne mogu|sil (bolše )?net|ne vider|toska|vse ploxo|bezisxod|tupik|"
+_DESPAIR = (r"ustal\w* ot vsego|ne mogu (bolše|tak)|uje ne mogu|bolše ne mogu|sil (bolše )?net|ne vider|toska|"
+            r"vse ploxo|bezisxod|tupik|"
             r"čidayolma|takatim kolma|boš(im)? berk|xamma narsa emon|"
             r"tokat nador|toqat nador|digar nametav|xama čiz bad|"
             r"čidai alba|čidabai|bardigi jaman|kaigi")
@@ -126,15 +135,15 @@ _END_IT = (r"dumaiu (o tom )?(čto|kak|ob etom)|mi?sli\w* (o smert|pokonč|umere
 _BORDER = (r"aeroport|granic|pogran|tamoj|\bkpp\b|čegara|sarxad|furudgox|ček ara|čekara|vnukov|šeremet|domodedov|"
            r"pulkov|\bjukovsk")
 _BORDER_TROUBLE = (r"ne (pusk|propusk|vpusk|vipusk|dal\w* (proi|vi|vo))|razvern|zapret|zaderj|deport|snial\w* s reis|"
-                   r"otkaz\w* v\w* v?ezd|obratno|vozvraš|otpravl|deržat|derjat|dopros|"
-                   r"kiritma|kiritiš\w*ma|kaitar|ušla|takik|man etil|"
-                   r"namemon|nameguzor|gašta|bozdošt|nigox doš|nigox dor|\bman (kard|šud)|mamnu|"
-                   r"kirgizbe|kirgizišpe|toktot|karma|tiiu|kiruugo|kirugo|kaitarip|tosup")
+                   r"otkaz\w* v\w* v?ezd|otpravl\w* obratno|vernul\w* obratno|deržat|derjat|dopros|"
+                   r"kiritma|kiritiš\w*ma|kaitarib iubor|kaitariš\w*di|ušla|takik|man etil|"
+                   r"namemon|nameguzor|naguzošt|bozgardon|bozdošt|nigox doš|nigox dor|\bman (kard|šud)|mamnu|"
+                   r"kirgizbe|kirgizišpe|toktot|karma|tiiu|kiruugo|kirugo|kaitarip jiber|tosup")
 # a court, and no interpreter: the person cannot defend themselves
 _COURT = r"\bsud\b|\bsuda\b|\bsude\b|\bsudu|\bsudd|\bsudga|\bsot\b|\bsotda|\bsotko|\bsotto|maxkama|\bsuds"
 _INTERPRETER = r"perevodč|tarjimon|tarčimon|tarčumon|kotormoč|\bperevod\w* ne"
 _POLICE = r"otdeleni|\bv otdele\b(?! (migr|kadr|uvm|po vopros))|specpri|\bcvsig|otdel polic|" \
-    r"polic|milic|ment(i|ov|ovk|am|a\b)|\bovd\b|učastk|obezian|\bpolis\b|politsi|\bmvd\b"
+    r"polic|milic|ment(i|ov|ovk|am|a\b)|\bovd\b|učastk|obezian|\bpolis\b|politsi|milis|\bmvd\b"
 _DOCS = r"pasport|dokument|šinosnom|xučat|xujat|\bxujjat|\bdoc"
 
 _RULES: list[tuple[str, list[str], str | None]] = [
@@ -171,17 +180,18 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                  r"es učun|dem al\w* albai|kan agip|jigilip|sinip kal"], _LATER),
     # -- violence
     ("violence", [r"\bizbi|\bbet (menia|nas|ego|ee|jen|detei|rebenk)|(menia|nas|muj|jena)\w* bet\b|\bbiut\b|"
-                  r"udaril|iznasil|nasili|domogaet|ugroj|"
+                  r"udaril(?!s)|iznasil|nasili|domogaet|ugroj|"
                   r"\burdi\b|\buradi\b|\burib\b|\buriš|kaltakla|zoravon|zorla|zorlik|doposla|korkit|"
                   r"maro zad|zurovar|\bzad\b|\bmezan(ad|and)\b|\bzadand\b|lat kard|zorovari|tačovuz|taxdid|"
-                  r"sabadi|sabašti|\burdu\b|\burat\b|\buruš|\burup\b|zombuluk|zordu|korkut|zorlo"],
+                  r"sabadi|sabašti|\bsabap\b|\burdu\b|\burat\b|\buruš|\burup\b|zombuluk|zordu|korkut|zorlo"],
      r"zang zad|zang mez|urok|ta.xdid\w* kil"),
     # -- passport kept by an employer (a sign of forced labour and trafficking)
     ("passport", [_DOCS, r"zabral|otobral|derj|ne otda|ne vozvraš|ne vernu|u sebia|vernut|\bvzial|"
                   r"olib koi|olib kol|olib kolg|olišga|bermai|kaitarmai|kaitarib ol|ušlab tur|iigib ol|"
                   r"girift|namedix|nigox|bargardon|\bdar xud|"
                   r"alip al|berbe|karmap tur|karmaganga|kaitarbai|kaitarip al|jiinap al"],
-     _POLICE + r"|\bnav\b|\bnavi\b|\bnavro|\bnovi|\biangi|\bjani\b|poter|"
+     _POLICE + r"|\brusia|rossi|grajdanstv|fukarolig|šaxrvandi|jarandig|"
+     r"\bnav\b|\bnavi\b|\bnavro|\bnovi|\biangi|\bjani\b|poter|"
      r"ekot|gum kard|gum šud|jogot|dublikat|vosstanov|kak polučit|oformit|"
      r"dlia patent|učun kerak|lozim|kerekp|kerakmi|\bsdat|topšir|perevod|notarius|kopi|"
      r"(dokument|xujat|xučat|pasport)\w* (učun|iz za|baroi|sababl)"),
@@ -189,8 +199,9 @@ _RULES: list[tuple[str, list[str], str | None]] = [
     ("detained", [_POLICE, r"zaderj(a|i)|zabra|uvez|povez|poviaz|zagreb|siju|sidim|derjat|podpis|imzo|kol koi|"
                   r"vziali|arest|"
                   r"ušla|olib ket|olib bor|kamab|kamaš|otirib|dastgir|bozdošt|burd|girift|nigox doš|"
-                  r"\bdošt(and|a\b|aand)|"
-                  r"nišast|karma|alip ket|kamap|otur|ostanovil"], r"zarplat|maoš|oilik|ailik|muzd"),
+                  r"\bdošt(and|a\b|aand|\b)|"
+                  r"nišast|karma|alip ket|kamap|otur|ostanovil"], r"zarplat|maoš|oilik|ailik|muzd|\bdms\b|"
+                  r"\boms\b|strax|sugurt"),
     ("detained", [r"zaderjal|zaderjan|zaderjivaiu|ušlab (kol|ket|tur|ol)|ušlaš|bozdošt|dastgir|"
                   r"karmašt|karmadi|karmap ket|karmap al|karmaganga|\breid|zaderjat"],
      r"zarplat|maoš|oili[kg]|aili[kg]|muzd|pul|akča|den(gi|eg)|foiz|procent|nalog|solik|oplat|patent|tolov|"
@@ -203,6 +214,12 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                      r"čikarišmai|čikarmai|kamab koi|majburlab|berun namebar|mačbur|namemonand|"
                      r"čigarbai|majburla|kamap koi"], None),
     ("trafficking", [r"satip jiber|prodal\w* (nas|menia)"], r"kart|telefon|mašin|kvartir|avto"),
+    # debt bondage: "you owe us, you won't leave until you work it off"
+    ("trafficking", [r"\bdolg|\bdolj|\bdolž|\bkarz|\bkariz|\bkarz", r"ne otpust|ne vipust|ne otpuska|ne puska|otrabot|"
+                     r"uiti nel|koib iuborma|kuib iuborma|ketiš\w* mumkin emas|namemon|namegzor|ketpeis|ketirbe|"
+                     r"jiberbe|kuiboi|ketkirbe|ketkiz"], r"kredit|bank|mikrozaim|patent|nalog|štraf|jarima"),
+    ("trafficking", [r"uiti nel|ne dai\w* uiti|ne otpuska\w* (domoi|s obekt|s rabot|s fer|s terr)|"
+                     r"ketiš\w* (mumkin emas|kuimai)|ketišga kuima|raftan namemon|ketkiribe|ketirbei"], None),
     # -- expulsion, deportation order, entered in the register of controlled persons, blocked cards,
     #    entry ban. Questions about what the register is are answered by registration.controlled_register.
     ("expulsion", [r"vidvor|ixroč|(?<!jokko )čigar(uu|ip jiber)|(?<!xatdan )(?<!raciadan )čikarib iubor|"
@@ -212,7 +229,9 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                    r"zablokir\w* .{0,20}kart|k[ao]rt\w* .{0,20}(zablokir|blok|bast|bogot)|"
                    r"kiriš takik|mani vurud|kiruugo tiiu|"
                    r"deport\w* .{0,25}(rešeni|\bsud|\bsot\b|postanov|prišl|prišel|vinesl|karor|karar|čečim|keldi|omad)|"
-                   r"(rešeni|\bsud\b|\bsot\b|postanov|karor|čečim)\w* .{0,25}deport"], None),
+                   r"(rešeni|\bsud\b|\bsot\b|postanov|karor|čečim)\w* .{0,25}deport|"
+                   r"deport\w* .{0,25}(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)|"
+                   r"(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)\w* .{0,25}deport"], None),
     ("expulsion", [r"zapret\w* (na )?v[e]?ezd"], r"(proverit|tekšir|sanč|tekšer|uzna)\w* .{0,30}zapret|zaranee"),
     # -- residence permits, long overstay: questions the bot must not answer alone
     ("legal", [r"\brvp\b|\bvnj\b|vid na jitel|razrešeni\w* na vremen|vremenn\w* projiv"], None),
@@ -224,7 +243,7 @@ _RULES: list[tuple[str, list[str], str | None]] = [
 ]
 _WAGE_PROBLEM_SOURCE = (
     r"ne (pla|vipla|zapla|otda|da|polu)|nevipla|kinul|zaderjiva|zaderjk|ne vidai|obmanul|"
-    r"bermai|bermad|beriš\w* (mad|mai)|berišmad|berilma|tolamai|tolamad|bermasd|aldad|aldaš|kečik|"
+    r"bermai|bermad|beriš\w* (mad|mai)|berišma|berišpe|berišmad|berilma|tolamai|tolamad|bermasd|aldad|aldaš|kečik|"
     r"namedix|nadod|nadix|fireb|\bder med|"
     r"berbe|tolobo|tološpo|tologon jok|beriš\w* jok|ber\w*gen jok|berilbe|kečig|(ailik|akča)\w* (da |dagi )?jok\b|"
     r"aldap|aldašt|kačip")
