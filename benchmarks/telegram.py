@@ -59,6 +59,7 @@ LANGS = ("ru", "uz", "tg", "ky")
 GLOBAL_RATE = 100_000.0
 WARMUP_CHATS = 20
 QUIET = 1.0  # seconds without a reply after which the replies to a probe are all in
+START_WITHIN = 600  # seconds a bot may take to start, or replies to arrive, on a busy machine
 
 
 # -- the two bots, each in its own process ---------------------------------------------------------
@@ -203,7 +204,7 @@ class BotProcess:
             self.proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
                                                              stdout=asyncio.subprocess.PIPE, stderr=log)
         assert self.proc.stdout is not None
-        line = (await asyncio.wait_for(self.proc.stdout.readline(), 60)).decode()
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), START_WITHIN)).decode()
         if not line.startswith("ready "):
             raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()[-3000:]}")
         self.url = f"http://127.0.0.1:{int(line.split()[1])}/telegram/webhook"
@@ -216,13 +217,13 @@ class BotProcess:
         await post_all(self.url, updates, concurrency)
         acknowledged = time.perf_counter() - started
         if replies is None:
-            await until_sent(self.fake, before + 1, within=120)  # a busy machine may take a while
+            await until_sent(self.fake, before + 1, within=START_WITHIN)  # a busy machine may take a while
             count = -1
             while count != self.fake.sent_count:
                 count = self.fake.sent_count
                 await asyncio.sleep(QUIET)
         else:
-            await until_sent(self.fake, before + replies, within=120)
+            await until_sent(self.fake, before + replies, within=START_WITHIN)
         return acknowledged
 
     async def prepare(self, chats: dict[str, list[range]], concurrency: int) -> None:
