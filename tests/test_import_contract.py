@@ -47,7 +47,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset({"flowspec", "vocabulary"}),  # one way: the flow format never imports the core
     "storage": frozenset({"vocabulary"}),
     "events": frozenset(),
-    "i18n": frozenset(),
+    "i18n": frozenset({"vocabulary"}),
     "settings": frozenset({"vocabulary"}),
     "handoff": frozenset({"core", "storage", "events", "vocabulary"}),  # never the service
     "service": frozenset({"core", "storage", "handoff", "vocabulary"}),
