@@ -58,6 +58,8 @@ SECRET = "benchmark-webhook-secret"
 LANGS = ("ru", "uz", "tg", "ky")
 GLOBAL_RATE = 100_000.0
 WARMUP_CHATS = 20
+QUIET = 1.0  # seconds without a reply after which the replies to a probe are all in
+START_WITHIN = 600  # seconds a bot may take to start, or replies to arrive, on a busy machine
 
 
 # -- the two bots, each in its own process ---------------------------------------------------------
@@ -69,13 +71,13 @@ async def serve_hotline(api: str, db_url: str) -> None:
     from bot.app import build_app
     from bot.channels.telegram import TelegramChannel, TelegramSender, make_bot
     from bot.outbox import Limits, OutboxWorker
-    from bot.runtime import create_runtime
+    from bot.runtime import build
     from bot.settings import Settings
     from tests.fake_telegram import TOKEN
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # as `hotline serve` does
-    runtime = await create_runtime(Settings(database_url=db_url))
+    runtime = await build(Settings(database_url=db_url))  # `hotline serve`'s wiring
     app = build_app(runtime)
     bot = make_bot(TOKEN, api)
     worker = OutboxWorker(runtime.db, {"telegram": TelegramSender(bot)}, Limits(global_rate=GLOBAL_RATE))
@@ -202,41 +204,52 @@ class BotProcess:
             self.proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
                                                              stdout=asyncio.subprocess.PIPE, stderr=log)
         assert self.proc.stdout is not None
-        line = (await asyncio.wait_for(self.proc.stdout.readline(), 60)).decode()
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), START_WITHIN)).decode()
         if not line.startswith("ready "):
             raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()[-3000:]}")
         self.url = f"http://127.0.0.1:{int(line.split()[1])}/telegram/webhook"
 
     async def post(self, updates: list[dict[str, Any]], concurrency: int, replies: int | None = None) -> float:
-        """Post the updates and wait for `replies` replies (learn how many if None: until 0.3 s of quiet);
-        returns the seconds until the webhooks were acknowledged."""
+        """Post the updates and wait for `replies` replies (learn how many if None: the first reply, then
+        QUIET seconds without another); returns the seconds until the webhooks were acknowledged."""
         started = time.perf_counter()
-        expected = self.fake.sent_count + (replies or 0)
+        before = self.fake.sent_count
         await post_all(self.url, updates, concurrency)
         acknowledged = time.perf_counter() - started
         if replies is None:
+            await until_sent(self.fake, before + 1, within=START_WITHIN)  # a busy machine may take a while
             count = -1
             while count != self.fake.sent_count:
                 count = self.fake.sent_count
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(QUIET)
         else:
-            await until_sent(self.fake, expected, within=120)
+            await until_sent(self.fake, before + replies, within=START_WITHIN)
         return acknowledged
 
     async def prepare(self, chats: dict[str, list[range]], concurrency: int) -> None:
-        """Warm up (connections, caches) and learn how many replies each workload's updates get; then
-        the untimed set-up of every chat that will be measured."""
+        """Learn how many replies each workload's updates get from one chat (waiting for them, however
+        slow the machine), warm up (connections, caches) with WARMUP_CHATS more, which must get exactly
+        as many each; then the untimed set-up of every chat that will be measured."""
         self.replies: dict[str, tuple[int, int]] = {}
         for n, (name, (setup, timed)) in enumerate(WORKLOADS.items()):
-            warm = range(1000 * (n + 1), 1000 * (n + 1) + WARMUP_CHATS)
+            first = 1000 * (n + 1)
             counts = []
             for texts in (setup, timed):
+                if not texts:
+                    counts.append(0)
+                    continue
                 before = self.fake.sent_count
-                await self.post(updates_for(self.fake, warm, texts), concurrency)
-                per_chat, rest = divmod(self.fake.sent_count - before, WARMUP_CHATS)
-                if rest:
-                    raise RuntimeError(f"{self.name}: {self.fake.sent_count - before} replies to {WARMUP_CHATS} chats")
-                counts.append(per_chat)
+                await self.post(updates_for(self.fake, range(first, first + 1), texts), concurrency)
+                counts.append(self.fake.sent_count - before)
+            warm = range(first + 1, first + 1 + WARMUP_CHATS)
+            for texts, per_chat in zip((setup, timed), counts, strict=True):
+                if texts:
+                    before = self.fake.sent_count
+                    await self.post(updates_for(self.fake, warm, texts), concurrency, per_chat * WARMUP_CHATS)
+                    await asyncio.sleep(QUIET)
+                    if self.fake.sent_count - before != per_chat * WARMUP_CHATS:
+                        raise RuntimeError(f"{self.name}: {self.fake.sent_count - before} replies to {WARMUP_CHATS} "
+                                           f"chats, {per_chat} each expected")
             self.replies[name] = (counts[0], counts[1])
             for run in chats[name]:
                 if setup:

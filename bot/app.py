@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import hashlib
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -24,18 +22,14 @@ from bot.console.views import setup as setup_console
 from bot.events import EventBus
 from bot.flowspec import FlowError
 from bot.outbox import OutboxWorker, Sender
-from bot.runtime import Runtime, create_runtime
+from bot.runtime import ConfigError, Runtime, build, check_settings, handoff_policy, whatsapp_enabled
 from bot.settings import DEFAULT_SQLITE, Settings, get_settings
-from handoff.hours import OfficeHours
-from handoff.service import HandoffPolicy, HandoffService
+from handoff.service import HandoffService
 from handoff.timers import Timers
 
 log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
-
-
-class ConfigError(Exception):
-    pass
+__all__ = ["ConfigError", "build_app", "check_settings", "handoff_for", "run_server", "whatsapp_enabled"]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -62,43 +56,13 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
 
 
 def handoff_for(runtime: Runtime, events: EventBus) -> HandoffService:
-    """The mediators' side, hooked into the conversation service."""
-    s = runtime.settings
-    policy = HandoffPolicy(hours=OfficeHours.parse(s.office_hours, s.office_timezone, s.office_holidays),
-                           sla=dt.timedelta(minutes=s.sla_minutes), inactivity=dt.timedelta(hours=s.inactivity_hours))
-    handoff = HandoffService(runtime.db, runtime.texts, events, policy, clock=runtime.service.clock)
+    """The mediators' side hooked into a conversation service made without it (the tests' kits; `build`
+    gives the service its hooks when it makes it)."""
+    handoff = HandoffService(runtime.db, runtime.texts, events, handoff_policy(runtime.settings),
+                             clock=runtime.service.clock)
     runtime.service.on_handoff = handoff.on_handoff
     runtime.service.publish = events.publish
     return handoff
-
-
-def whatsapp_enabled(settings: Settings) -> bool:
-    return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from)
-
-
-def check_settings(settings: Settings) -> None:
-    try:
-        OfficeHours.parse(settings.office_hours, settings.office_timezone, settings.office_holidays)
-    except (ValueError, KeyError) as exc:
-        raise ConfigError(f"OFFICE_HOURS / OFFICE_TIMEZONE / OFFICE_HOLIDAYS: {exc}") from exc
-    if whatsapp_enabled(settings):
-        if not settings.public_base_url.startswith(("https://", "http://")):
-            raise ConfigError("WhatsApp needs PUBLIC_BASE_URL: Twilio signs its webhooks for the public address")
-        try:
-            from bot.channels.whatsapp import template_variables
-
-            template_variables(settings.twilio_template_variables)
-        except ValueError as exc:
-            raise ConfigError(f"TWILIO_TEMPLATE_VARIABLES: {exc}") from exc
-    if settings.telegram_bot_token is None:
-        return
-    if settings.telegram_mode not in ("polling", "webhook"):
-        raise ConfigError(f"TELEGRAM_MODE must be polling or webhook, not {settings.telegram_mode!r}")
-    if settings.telegram_mode == "webhook":
-        if not settings.public_base_url.startswith(("https://", "http://")):
-            raise ConfigError("TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL, the https address Telegram reaches")
-        if settings.telegram_webhook_secret is None:
-            raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (a random string)")
 
 
 @contextlib.asynccontextmanager
@@ -153,11 +117,10 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
 
 
 async def serve(settings: Settings) -> None:
-    check_settings(settings)
-    runtime = await create_runtime(settings)
-    events = EventBus(settings.redis_url, namespace=hashlib.sha256(settings.db_url().encode()).hexdigest()[:12])
+    runtime = await build(settings)
+    events, handoff = runtime.events, runtime.handoff
+    assert events is not None and handoff is not None
     await events.start()
-    handoff = handoff_for(runtime, events)
     app = build_app(runtime, Console(runtime.db, handoff, events))
     scheduler = AsyncIOScheduler()
     scheduler.add_job(Timers(runtime.db, handoff).tick, "interval", seconds=10, max_instances=1, coalesce=True)

@@ -51,9 +51,10 @@ def _flows_import(args: argparse.Namespace) -> int:
     """Publish a directory of flow files as a new version (refused with the located problems)."""
     import getpass
 
+    from bot.flows_db.publisher import FlowPublisher, Refused, Unchanged
     from bot.flows_db.store import FlowStore, read_dir
-    from bot.flowspec import FlowError, check_dir
-    from bot.storage.db import create_engine, upgrade
+    from bot.flowspec import check_dir
+    from bot.runtime import database, events_for
 
     directory = Path(args.dir)
     _, problems = check_dir(directory)  # exactly what `hotline flows check` says
@@ -67,39 +68,29 @@ def _flows_import(args: argparse.Namespace) -> int:
     where = str(directory.resolve())
 
     async def run() -> int:
-        url = get_settings().db_url()
-        await upgrade(url)
-        db = create_engine(url)
+        settings = get_settings()
+        db = await database(settings)
+        events = events_for(settings) if settings.redis_url else None
+        if events is not None:  # running hotlines switch at once rather than at their next look
+            try:
+                await events.start()
+            except Exception as exc:  # they still switch at their next look
+                print(f"(could not announce it through Redis: {exc})", file=sys.stderr)
+                events = None
         try:
-            store = FlowStore(db)
-            latest = await store.latest()
-            if latest is not None and latest.files == files:
-                print(f"version {latest.number} is already these files; nothing to import")
-                return 0
-            version = await store.publish(
-                files, kind="import", author=f"command line ({getpass.getuser()})", note=args.note or
-                f"imported from {directory}", based_on=latest.number if latest else None,
-                audit={"directory": where})
-        except FlowError as exc:
+            version = await FlowPublisher(FlowStore(db), events=events).import_files(
+                files, f"command line ({getpass.getuser()})", args.note or f"imported from {directory}",
+                {"directory": where})
+        except Unchanged as exc:
+            print(exc)
+            return 0
+        except Refused as exc:
             print(f"{exc}\nnothing was imported", file=sys.stderr)
             return 1
         finally:
-            await db.dispose()
-        if get_settings().redis_url:  # running hotlines switch at once rather than at their next look
-            import hashlib
-
-            from bot.events import EventBus
-            from bot.flows_db.store import EVENT
-
-            # the channel of the hotlines on this database, as `hotline serve` names it
-            events = EventBus(get_settings().redis_url, namespace=hashlib.sha256(url.encode()).hexdigest()[:12])
-            try:
-                await events.start()
-                await events.publish({"type": EVENT, "version": version.number})
-            except Exception as exc:  # they still switch at their next look
-                print(f"(could not announce it through Redis: {exc})", file=sys.stderr)
-            finally:
+            if events is not None:
                 await events.close()
+            await db.dispose()
         print(f"published as version {version.number}: {len(files)} files from {directory}; "
               "running hotlines switch to it within seconds")
         return 0
@@ -110,12 +101,10 @@ def _flows_import(args: argparse.Namespace) -> int:
 def _flows_export(args: argparse.Namespace) -> int:
     """Write the published version's files (or --version N's) byte for byte into a directory."""
     from bot.flows_db.store import FlowStore, Version, write_dir
-    from bot.storage.db import create_engine, upgrade
+    from bot.runtime import database
 
     async def run() -> Version | None:
-        url = get_settings().db_url()
-        await upgrade(url)
-        db = create_engine(url)
+        db = await database(get_settings())
         try:
             store = FlowStore(db)
             return await (store.get(args.version) if args.version else store.latest())
@@ -136,8 +125,21 @@ def _flows_export(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     from bot.channels.terminal import run_chat
+    from bot.flowspec import FlowError
+    from bot.runtime import build
 
-    return asyncio.run(run_chat(lang=args.lang, contact=args.contact))
+    async def chat() -> int:
+        try:
+            runtime = await build(get_settings(), mediators=False)
+        except FlowError as exc:
+            print(f"the flow files have errors:\n{exc}", file=sys.stderr)
+            return 1
+        try:
+            return await run_chat(runtime.service, lang=args.lang, contact=args.contact)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(chat())
 
 
 def _understanding(directory: str | None) -> Understanding | None:
@@ -236,12 +238,10 @@ def _split(value: str | None) -> list[str]:
 
 def _users(args: argparse.Namespace) -> int:
     from bot.console.users import UserError, add_user, disable_user, list_users
-    from bot.storage.db import create_engine, upgrade
+    from bot.runtime import database
 
     async def run() -> int:
-        url = get_settings().db_url()
-        await upgrade(url)
-        db = create_engine(url)
+        db = await database(get_settings())
         try:
             if args.users_command == "add":
                 password = sys.stdin.readline().strip() if args.password_stdin else None

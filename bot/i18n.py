@@ -13,9 +13,11 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot import vocabulary
+
 log = logging.getLogger(__name__)
 DOMAIN = "messages"
-LANGS = ("ru", "uz", "tg", "ky")
+LANGS = vocabulary.LANGS
 
 
 def compile_catalogs(directory: Path) -> list[Path]:

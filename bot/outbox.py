@@ -20,19 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.service import mask
-from bot.storage.models import contact_channel_table as channel_t
-from bot.storage.models import outbox_table as outbox_t
-from bot.storage.models import utcnow
+from bot.storage import Claimed, Database, transaction, utcnow
+from bot.vocabulary import mask
 
 log = logging.getLogger(__name__)
-# Built once and run for many rows at a time: building and cache-keying a statement per message costs
-# more than running it (see bot/service.py).
-_mark_sent = (update(outbox_t).where(outbox_t.c.id == bindparam("row_id"))
-              .values(status="sent", sent_at=bindparam("at"), error=None, external_id=bindparam("channel_id")))
 
 
 class RetryLater(Exception):
@@ -97,7 +88,7 @@ class Limits:
 
 
 class OutboxWorker:
-    def __init__(self, db: AsyncEngine, senders: dict[str, Sender], limits: Limits | None = None,
+    def __init__(self, db: Database, senders: dict[str, Sender], limits: Limits | None = None,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db, self.senders, self.limits, self.clock = db, senders, limits or Limits(), clock
         self._wake = asyncio.Event()
@@ -128,29 +119,17 @@ class OutboxWorker:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
 
-    async def _claim(self) -> list[Any]:
-        now = self.clock()
-        o = outbox_t.c
-        unsent = and_(o.sent_at.is_(None), o.status.in_(("pending", "sending")))
-        oldest = select(func.min(o.id)).where(unsent, o.channel.in_(list(self.senders))).group_by(o.channel, o.address)
-        query = (select(o.id, o.channel, o.address, o.payload, o.attempts, o.status)
-                 .where(unsent, o.next_attempt_at <= now, o.id.in_(oldest.scalar_subquery()))
-                 .order_by(o.id).limit(self.limits.batch))
-        async with self.db.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = (await conn.execute(query)).all()
-            if rows:
-                lease = now + dt.timedelta(seconds=self.limits.lease_seconds)
-                await conn.execute(update(outbox_t).where(o.id.in_([r.id for r in rows]))
-                                   .values(status="sending", next_attempt_at=lease, attempts=o.attempts + 1))
+    async def _claim(self) -> list[Claimed]:
+        async with transaction(self.db) as tx:
+            rows = await tx.outbox.claim(list(self.senders), self.clock(),
+                                         dt.timedelta(seconds=self.limits.lease_seconds), self.limits.batch)
         for row in rows:
             if row.status == "sending":
                 log.warning("outbox %s to %s %s: an earlier attempt was cut off; sending again, so it may "
                             "arrive twice", row.id, row.channel, mask(row.address))
-        return list(rows)
+        return rows
 
-    async def _deliver(self, row: Any) -> None:
+    async def _deliver(self, row: Claimed) -> None:
         bucket = self._chat_buckets.setdefault(
             (row.channel, row.address), TokenBucket(self.limits.per_chat_rate, self.limits.per_chat_burst))
         wait = max(bucket.delay(), self._global.delay())
@@ -183,8 +162,8 @@ class OutboxWorker:
         else:
             await self._mark_sent(row.id, external_id)
             return
-        async with self.db.begin() as conn:
-            await conn.execute(update(outbox_t).where(outbox_t.c.id == row.id).values(**values))
+        async with transaction(self.db) as tx:
+            await tx.outbox.set(row.id, **values)
 
     async def _mark_sent(self, row_id: int, external_id: str | None) -> None:
         """Mark a delivered row 'sent' at once; rows delivered while that transaction runs are marked
@@ -194,10 +173,10 @@ class OutboxWorker:
             if not self._delivered:
                 return  # marked by the transaction that ran while this one waited
             batch, self._delivered = self._delivered, []
-            async with self.db.begin() as conn:
-                await conn.execute(_mark_sent, batch)
+            async with transaction(self.db) as tx:
+                await tx.outbox.sent(batch)
 
-    def _retry(self, row: Any, seconds: float, error: str, progress: int) -> dict[str, Any]:
+    def _retry(self, row: Claimed, seconds: float, error: str, progress: int) -> dict[str, Any]:
         values: dict[str, Any] = {"status": "pending", "error": error[:500],
                                   "next_attempt_at": self.clock() + dt.timedelta(seconds=seconds)}
         if progress:  # parts of a long text that already went out are not sent again
@@ -207,15 +186,10 @@ class OutboxWorker:
         log.info("outbox %s to %s %s: %s", row.id, row.channel, mask(row.address), error)
         return values
 
-    async def _unreachable(self, row: Any, error: str) -> None:
+    async def _unreachable(self, row: Claimed, error: str) -> None:
         """Stop trying a person who blocked the bot: fail their queued messages and mark the channel."""
-        o = outbox_t.c
-        async with self.db.begin() as conn:
-            await conn.execute(update(outbox_t).where(o.channel == row.channel, o.address == row.address,
-                                                      o.sent_at.is_(None), o.status.in_(("pending", "sending")))
-                               .values(status="failed", error=f"unreachable: {error}"[:500]))
-            await conn.execute(update(channel_t).where(channel_t.c.channel == row.channel,
-                                                       channel_t.c.external_id == row.address)
-                               .values(unreachable_at=self.clock()))
+        async with transaction(self.db) as tx:
+            await tx.outbox.fail_unsent(row.channel, row.address, f"unreachable: {error}")
+            await tx.channels.unreachable(row.channel, row.address, self.clock())
         log.warning("%s %s is unreachable (%s); their queued messages are marked failed", row.channel,
                     mask(row.address), error)

@@ -1,38 +1,103 @@
-"""Wiring: database (migrated), flows, catalogs and the conversation service, from the settings."""
+"""The composition root: `build(settings) -> Hotline`, the one place that makes the database (migrated),
+the flows, the catalogs, the conversation service and the mediators' side, each given its collaborators
+when it is made. `hotline serve`, `hotline chat` and the benchmarks start from it; the CLI's database
+commands use `database(settings)`."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.core.engine import Engine
+from bot.events import EventBus
 from bot.flows_db.reload import EngineCache, FlowReloader
 from bot.flows_db.store import FlowStore, read_dir
 from bot.flowspec import FlowError, FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.settings import Settings
+from bot.storage import Database
 from bot.storage.db import create_engine, upgrade
+from handoff.hours import OfficeHours
+from handoff.service import HandoffPolicy, HandoffService
 
 log = logging.getLogger(__name__)
 
 
+class ConfigError(Exception):
+    pass
+
+
 @dataclass
-class Runtime:
+class Hotline:
     settings: Settings
-    db: AsyncEngine
+    db: Database
     flows: FlowSet
     service: ConversationService
     texts: Catalogs
     store: FlowStore | None = None  # flow versions in the database
     reloader: FlowReloader | None = None  # switches the service to a newly published version
     flow_version: int = 0  # the version served
+    events: EventBus | None = None  # live events for the consoles (not started: serve starts it)
+    handoff: HandoffService | None = None  # the mediators' side, hooked into the service
 
     async def close(self) -> None:
         await self.db.dispose()
+
+
+Runtime = Hotline  # its former name
+
+
+def whatsapp_enabled(settings: Settings) -> bool:
+    return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from)
+
+
+def handoff_policy(settings: Settings) -> HandoffPolicy:
+    try:
+        hours = OfficeHours.parse(settings.office_hours, settings.office_timezone, settings.office_holidays)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"OFFICE_HOURS / OFFICE_TIMEZONE / OFFICE_HOLIDAYS: {exc}") from exc
+    return HandoffPolicy(hours=hours, sla=dt.timedelta(minutes=settings.sla_minutes),
+                         inactivity=dt.timedelta(hours=settings.inactivity_hours))
+
+
+def check_settings(settings: Settings) -> None:
+    """Settings that only make sense together, checked before anything starts (ConfigError)."""
+    handoff_policy(settings)
+    if whatsapp_enabled(settings):
+        if not settings.public_base_url.startswith(("https://", "http://")):
+            raise ConfigError("WhatsApp needs PUBLIC_BASE_URL: Twilio signs its webhooks for the public address")
+        try:
+            from bot.channels.whatsapp import template_variables
+
+            template_variables(settings.twilio_template_variables)
+        except ValueError as exc:
+            raise ConfigError(f"TWILIO_TEMPLATE_VARIABLES: {exc}") from exc
+    if settings.telegram_bot_token is None:
+        return
+    if settings.telegram_mode not in ("polling", "webhook"):
+        raise ConfigError(f"TELEGRAM_MODE must be polling or webhook, not {settings.telegram_mode!r}")
+    if settings.telegram_mode == "webhook":
+        if not settings.public_base_url.startswith(("https://", "http://")):
+            raise ConfigError("TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL, the https address Telegram reaches")
+        if settings.telegram_webhook_secret is None:
+            raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (a random string)")
+
+
+def events_for(settings: Settings) -> EventBus:
+    """The event bus of every hotline process on this database (Redis when REDIS_URL is set)."""
+    return EventBus(settings.redis_url, namespace=hashlib.sha256(settings.db_url().encode()).hexdigest()[:12])
+
+
+async def database(settings: Settings) -> Database:
+    """The database, migrated to the newest schema."""
+    url = settings.db_url()
+    shown = await upgrade(url)
+    log.info("database ready: %s", shown)
+    return create_engine(url)
 
 
 async def _files_changed(store: FlowStore, settings: Settings, version: Any, flows: FlowSet,
@@ -55,14 +120,13 @@ async def _files_changed(store: FlowStore, settings: Settings, version: Any, flo
     return await store.serving()
 
 
-async def create_runtime(settings: Settings) -> Runtime:
-    """Serves the newest published flow version in the database; on the first start the files in
-    FLOWS_DIR become version 1. Raises FlowError when no version passes the checks: the hotline never
-    serves a broken flow set."""
-    url = settings.db_url()
-    shown = await upgrade(url)
-    log.info("database ready: %s", shown)
-    db = create_engine(url)
+async def build(settings: Settings, *, mediators: bool = True) -> Hotline:
+    """The hotline the settings describe. Serves the newest published flow version in the database; on
+    the first start the files in FLOWS_DIR become version 1. Raises FlowError when no version passes the
+    checks (the hotline never serves a broken flow set) and ConfigError for settings that do not fit.
+    `mediators`: with the handoff's extra lines (place in the queue, office hours) and live events."""
+    check_settings(settings)
+    db = await database(settings)
     store = FlowStore(db)
     try:
         await store.ensure_initial(settings.flows_dir)
@@ -80,13 +144,25 @@ async def create_runtime(settings: Settings) -> Runtime:
     assert version.files is not None
     engine = Engine(flows, texts)
     engines.put(version.files, engine)
-    service = ConversationService(db, engine)
-    runtime = Runtime(settings=settings, db=db, flows=flows, service=service, texts=texts, store=store,
-                      flow_version=version.number)
+    events = handoff = None
+    if mediators:
+        events = events_for(settings)
+        handoff = HandoffService(db, texts, events, handoff_policy(settings))
+        service = ConversationService(db, engine, clock=handoff.clock, on_handoff=handoff.on_handoff,
+                                      publish=events.publish)
+    else:
+        service = ConversationService(db, engine)
+    hotline = Hotline(settings=settings, db=db, flows=flows, service=service, texts=texts, store=store,
+                      flow_version=version.number, events=events, handoff=handoff)
 
     def switched(number: int, flowset: FlowSet) -> None:
-        runtime.flows, runtime.flow_version = flowset, number
+        hotline.flows, hotline.flow_version = flowset, number
 
-    runtime.reloader = FlowReloader(store, service, texts, current=version.number, on_switch=switched,
+    hotline.reloader = FlowReloader(store, service, texts, current=version.number, on_switch=switched,
                                     interval=settings.flows_reload_seconds, engines=engines)
-    return runtime
+    return hotline
+
+
+async def create_runtime(settings: Settings) -> Hotline:
+    """The hotline without the mediators' side wired in (tests hook their own)."""
+    return await build(settings, mediators=False)

@@ -14,45 +14,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_datetime
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.texts import Texts
 from bot.events import EventBus
-from bot.service import PUSH_CHANNELS
-from bot.storage.models import contact_channel_table as channel_t
-from bot.storage.models import contact_table as contact_t
-from bot.storage.models import conversation_table as conversation_t
-from bot.storage.models import message_table as message_t
-from bot.storage.models import outbox_table as outbox_t
-from bot.storage.models import staff_user_table as staff_t
-from bot.storage.models import timer_table as timer_t
-from bot.storage.models import utcnow
+from bot.storage import (
+    ConversationRef,
+    Database,
+    Outgoing,
+    Record,
+    Staff,
+    Tx,
+    message_row,
+    reading,
+    transaction,
+    utcnow,
+)
+from bot.vocabulary import PUSH_CHANNELS, QUEUES, RESOLUTIONS, Status
 from handoff import texts as t
 from handoff.hours import OfficeHours
-from handoff.states import IllegalTransition, Status, check_transition
+from handoff.states import IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
-RESOLUTIONS = ("answered", "referred", "no_reply", "duplicate", "spam", "other")
-QUEUES = ("legal", "medical", "general")
+__all__ = ["QUEUES", "RESOLUTIONS", "HandoffError", "HandoffPolicy", "HandoffService", "Staff"]
 BABEL = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
 
 
 class HandoffError(Exception):
     """A mediator action that can't be done; the message is shown to the mediator."""
-
-
-@dataclass
-class Staff:
-    id: int
-    login: str
-    name: str
-    roles: list[str]
-    languages: list[str]
-    skills: list[str]
-
-    def has(self, role: str) -> bool:
-        return role in self.roles or "admin" in self.roles
 
 
 @dataclass
@@ -63,26 +51,19 @@ class HandoffPolicy:
 
 
 class HandoffService:
-    def __init__(self, db: AsyncEngine, texts: Texts, events: EventBus, policy: HandoffPolicy,
+    def __init__(self, db: Database, texts: Texts, events: EventBus, policy: HandoffPolicy,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db, self.texts, self.events, self.policy, self.clock = db, texts, events, policy, clock
 
     # -- when the bot hands over (called by the conversation service, inside its transaction) --------
 
-    async def on_handoff(self, conn: AsyncConnection, conversation_id: int, lang: str | None, script: str | None,
+    async def on_handoff(self, tx: Tx, conversation_id: int, lang: str | None, script: str | None,
                          queue: str, priority: str, now: dt.datetime) -> list[str]:
         """Timers, and what the migrant is told besides the flow's own text: place and office hours."""
-        await self.schedule(conn, "sla", conversation_id, now + self.policy.sla)
-        await self.schedule(conn, "inactive", conversation_id, now + self.policy.inactivity)
-        c = conversation_t.c
-        me = (await conn.execute(select(c.waiting_since).where(c.id == conversation_id))).scalar_one()
-        # Mediators take urgent conversations first, then the longest waiting.
-        before = and_(c.priority == priority, c.waiting_since <= me)
-        if priority != "urgent":
-            before = or_(c.priority == "urgent", before)
-        ahead = (await conn.execute(select(func.count()).select_from(conversation_t).where(
-            c.status == Status.WAITING, c.queue == queue, c.id != conversation_id, before))).scalar_one()
-        lines = [t.say(self.texts, lang, script, t.T_PLACE, place=int(ahead) + 1)]
+        await tx.timers.schedule("sla", conversation_id, now + self.policy.sla)
+        await tx.timers.schedule("inactive", conversation_id, now + self.policy.inactivity)
+        ahead = await tx.conversations.ahead_in_queue(conversation_id, queue, priority)
+        lines = [t.say(self.texts, lang, script, t.T_PLACE, place=ahead + 1)]
         if not self.policy.hours.is_open(now):
             lines.append(self.outside_hours(lang, script, now))
         return lines
@@ -99,51 +80,28 @@ class HandoffService:
                                locale=BABEL.get(lang or "ru", "ru"))
         return t.say(self.texts, lang, script, t.T_OUTSIDE_HOURS, hours=span, when=when)
 
-    async def schedule(self, conn: AsyncConnection, kind: str, conversation_id: int, due: dt.datetime) -> None:
-        await conn.execute(insert(timer_t).values(kind=kind, conversation_id=conversation_id, due_at=due,
-                                                  payload={}, claimed_at=None, done_at=None))
-
     # -- reading -------------------------------------------------------------------------------------
 
     async def staff(self, staff_id: int) -> Staff | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(select(staff_t).where(staff_t.c.id == staff_id, staff_t.c.active))).first()
-        return _staff(row) if row else None
+        async with reading(self.db) as tx:
+            return await tx.staff.get(staff_id)
 
     async def colleagues(self) -> list[Staff]:
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(select(staff_t).where(staff_t.c.active).order_by(staff_t.c.name))).all()
-        return [_staff(r) for r in rows]
+        async with reading(self.db) as tx:
+            return await tx.staff.active()
 
     async def queue(self, me: Staff, *, lang: str = "", skill: str = "", channel: str = "", urgent: bool = False,
                     status: str = Status.WAITING, assignee: int | None = None, search: str = "",
                     limit: int = 200) -> list[dict[str, Any]]:
         """Conversations for a list view, most urgent and longest waiting first, each marked whether it
         reached this mediator only because nobody on the team has its language or skill."""
-        c, k = conversation_t.c, contact_t.c
-        query = (select(c.id, c.status, c.queue, c.priority, c.lang, c.channel, c.waiting_since, c.updated_at,
-                        c.assignee_id, c.topic, c.resolution, c.started_at, k.vars, k.lang.label("contact_lang"))
-                 .select_from(conversation_t.join(contact_t, k.id == c.contact_id)))
-        query = query.where(c.status == status if status else c.status != Status.BOT)
-        for column, value in ((c.lang, lang), (c.queue, skill), (c.channel, channel)):
-            if value:
-                query = query.where(column == value)
-        if urgent:
-            query = query.where(c.priority == "urgent")
-        if assignee is not None:
-            query = query.where(c.assignee_id == assignee)
-        if search:
-            hits = select(message_t.c.conversation_id).where(message_t.c.text.ilike(f"%{_like(search)}%",
-                                                                                    escape="\\"))
-            query = query.where(c.id.in_(hits.scalar_subquery()))
-        query = query.order_by((c.priority == "urgent").desc(), c.waiting_since.asc().nulls_last(),
-                               c.updated_at.desc()).limit(limit)
         team = await self.colleagues()
         mediators = [s for s in team if s.has("mediator")]
         now = self.clock()
         out: list[dict[str, Any]] = []
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        async with reading(self.db) as tx:
+            rows = await tx.conversations.listing(status=status, lang=lang, queue=skill, channel=channel,
+                                                  urgent=urgent, assignee=assignee, search=search, limit=limit)
         names = {s.id: s.name or s.login for s in team}
         for r in rows:
             # Those with both the language and the skill; when nobody has both, whoever speaks the
@@ -169,26 +127,18 @@ class HandoffService:
         return out
 
     async def conversation(self, conversation_id: int) -> dict[str, Any]:
-        c, k, m = conversation_t.c, contact_t.c, message_t.c
-        async with self.db.connect() as conn:
-            row = (await conn.execute(
-                select(conversation_t, k.lang.label("contact_lang"), k.script, k.vars)
-                .select_from(conversation_t.join(contact_t, k.id == c.contact_id))
-                .where(c.id == conversation_id))).first()
+        async with reading(self.db) as tx:
+            row = await tx.conversations.detail(conversation_id)
             if row is None:
                 raise HandoffError("no such conversation")
-            window = (await conn.execute(select(channel_t.c.last_inbound_at).where(
-                channel_t.c.contact_id == row.contact_id, channel_t.c.channel == row.channel))).scalar()
-            messages = (await conn.execute(select(message_t).where(m.contact_id == row.contact_id)
-                                           .order_by(m.id))).all()
+            window = await tx.channels.last_inbound(row.contact_id, row.channel)
+            messages = await tx.messages.of_contact(row.contact_id)
         return {"conversation": row, "messages": messages, "last_inbound_at": window}
 
-    async def messages_after(self, conversation_id: int, after: int) -> list[Any]:
-        c, m = conversation_t.c, message_t.c
-        async with self.db.connect() as conn:
-            contact_id = (await conn.execute(select(c.contact_id).where(c.id == conversation_id))).scalar()
-            return list((await conn.execute(select(message_t).where(m.contact_id == contact_id, m.id > after)
-                                            .order_by(m.id))).all())
+    async def messages_after(self, conversation_id: int, after: int) -> list[Record]:
+        async with reading(self.db) as tx:
+            contact_id = await tx.conversations.contact_of(conversation_id)
+            return await tx.messages.of_contact(contact_id, after) if contact_id is not None else []
 
     # -- acting ----------------------------------------------------------------------------------------
 
@@ -196,25 +146,19 @@ class HandoffService:
         """Take a waiting conversation. Atomic: of two mediators pressing at once, one gets it and the
         other a clear message."""
         now = self.clock()
-        c = conversation_t.c
-        async with self.db.begin() as conn:
-            taken = await conn.execute(update(conversation_t).where(
-                c.id == conversation_id, c.status == Status.WAITING).values(
-                status=Status.WITH_MEDIATOR, assignee_id=me.id, waiting_since=None, updated_at=now,
-                first_response_at=func.coalesce(c.first_response_at, now)))
-            if taken.rowcount != 1:
-                row = (await conn.execute(select(c.status, c.assignee_id).where(c.id == conversation_id))).first()
-                if row is None:
-                    raise HandoffError("no such conversation")
-                if row.status == Status.WITH_MEDIATOR and row.assignee_id:
-                    other = (await conn.execute(select(staff_t.c.name, staff_t.c.login)
-                                                .where(staff_t.c.id == row.assignee_id))).first()
-                    who = "you" if row.assignee_id == me.id else (other.name or other.login if other else "someone")
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
+            taken = await tx.conversations.move(conv, Status.WITH_MEDIATOR, f"taken by {me.name or me.login}", now,
+                                                staff_id=me.id, only_from=Status.WAITING, first_response=True,
+                                                assignee_id=me.id, waiting_since=None)
+            if not taken:
+                status, assignee = await tx.conversations.status(conversation_id) or (conv.status, None)
+                if status == Status.WITH_MEDIATOR and assignee:
+                    other = await tx.staff.display_name(assignee)
+                    who = "you" if assignee == me.id else (other or "someone")
                     raise HandoffError(f"already taken by {who}")
-                raise HandoffError(f"this conversation is not waiting (it is {row.status})")
-            conv = await self._load(conn, conversation_id)
-            await self._activity(conn, conv, now, f"WAITING -> WITH_MEDIATOR: taken by {me.name or me.login}", me)
-            await self._tell(conn, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
+                raise HandoffError(f"this conversation is not waiting (it is {status})")
+            await self._tell(tx, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
         await self._publish(conversation_id, "claimed")
 
     async def reply(self, conversation_id: int, me: Staff, text: str) -> None:
@@ -222,93 +166,89 @@ class HandoffService:
         if not text:
             raise HandoffError("the reply is empty")
         now = self.clock()
-        async with self.db.begin() as conn:
-            conv = await self._load(conn, conversation_id)
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
             if conv.status == Status.WAITING:  # answering a waiting conversation takes it
-                await conn.execute(update(conversation_t).where(conversation_t.c.id == conversation_id).values(
-                    status=Status.WITH_MEDIATOR, assignee_id=me.id, waiting_since=None,
-                    first_response_at=func.coalesce(conversation_t.c.first_response_at, now)))
-                await self._activity(conn, conv, now, f"WAITING -> WITH_MEDIATOR: answered by {me.name or me.login}",
-                                     me)
-                await self._tell(conn, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
+                await tx.conversations.move(conv, Status.WITH_MEDIATOR, f"answered by {me.name or me.login}", now,
+                                            staff_id=me.id, first_response=True, assignee_id=me.id,
+                                            waiting_since=None)
+                await self._tell(tx, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
             elif conv.status != Status.WITH_MEDIATOR:
                 raise HandoffError(f"the conversation is {conv.status}; nothing can be sent")
             elif conv.assignee_id not in (None, me.id) and not me.has("admin"):
                 raise HandoffError("another mediator has this conversation; ask them to transfer it")
-            await self._deliver(conn, conv, now, text, sender="mediator", staff_id=me.id)
-            await conn.execute(update(conversation_t).where(conversation_t.c.id == conversation_id)
-                               .values(updated_at=now))
-            await self.schedule(conn, "inactive", conversation_id, now + self.policy.inactivity)
+            await self._deliver(tx, conv, now, text, sender="mediator", staff_id=me.id)
+            await tx.conversations.touch(conversation_id, now)
+            await tx.timers.schedule("inactive", conversation_id, now + self.policy.inactivity)
         await self._publish(conversation_id, "message")
 
     async def note(self, conversation_id: int, me: Staff, text: str) -> None:
         if not text.strip():
             raise HandoffError("the note is empty")
-        async with self.db.begin() as conn:
-            conv = await self._load(conn, conversation_id)
-            await conn.execute(insert(message_t).values(
-                conversation_id=conv.id, contact_id=conv.contact_id, direction="note", sender="mediator",
-                staff_id=me.id, text=text.strip(), channel=conv.channel, created_at=self.clock()))
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
+            await tx.messages.add_one(message_row(conv.id, conv.contact_id, conv.channel, "note", "mediator",
+                                                  text.strip(), self.clock(), staff_id=me.id))
         await self._publish(conversation_id, "message")
 
     async def transfer(self, conversation_id: int, me: Staff, *, queue: str = "", to_staff: int | None = None) -> None:
         now = self.clock()
-        async with self.db.begin() as conn:
-            conv = await self._load(conn, conversation_id)
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
             if to_staff is not None:
-                other = (await conn.execute(select(staff_t).where(staff_t.c.id == to_staff, staff_t.c.active))).first()
+                other = await tx.staff.get(to_staff)
                 if other is None:
                     raise HandoffError("no such colleague")
-                if not {"mediator", "admin"} & set(other.roles or []):
+                if not {"mediator", "admin"} & set(other.roles):
                     raise HandoffError(f"{other.name or other.login} is not a mediator")
                 self._move(conv.status, Status.WITH_MEDIATOR, allow_same=True)
-                await conn.execute(update(conversation_t).where(conversation_t.c.id == conv.id).values(
-                    status=Status.WITH_MEDIATOR, assignee_id=other.id, waiting_since=None, updated_at=now))
-                await self._activity(conn, conv, now, f"{conv.status} -> WITH_MEDIATOR: transferred by "
-                                                      f"{me.name or me.login} to {other.name or other.login}", me)
+                await tx.conversations.move(conv, Status.WITH_MEDIATOR, f"transferred by {me.name or me.login} to "
+                                            f"{other.name or other.login}", now, staff_id=me.id,
+                                            assignee_id=other.id, waiting_since=None)
             elif queue in QUEUES:
                 self._move(conv.status, Status.WAITING, allow_same=True)
-                await conn.execute(update(conversation_t).where(conversation_t.c.id == conv.id).values(
-                    status=Status.WAITING, queue=queue, assignee_id=None, waiting_since=now, updated_at=now))
-                await self._activity(conn, conv, now, f"{conv.status} -> WAITING: transferred by "
-                                                      f"{me.name or me.login} to the {queue} queue", me)
-                await self.schedule(conn, "sla", conv.id, now + self.policy.sla)
+                await tx.conversations.move(conv, Status.WAITING, f"transferred by {me.name or me.login} to the "
+                                            f"{queue} queue", now, staff_id=me.id, queue=queue, assignee_id=None,
+                                            waiting_since=now)
+                await tx.timers.schedule("sla", conv.id, now + self.policy.sla)
             else:
                 raise HandoffError("choose a queue or a colleague")
         await self._publish(conversation_id, "transferred")
 
     async def return_to_bot(self, conversation_id: int, me: Staff) -> None:
         now = self.clock()
-        async with self.db.begin() as conn:
-            conv = await self._load(conn, conversation_id)
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
             self._move(conv.status, Status.BOT)
-            await conn.execute(update(conversation_t).where(conversation_t.c.id == conv.id).values(
-                status=Status.BOT, assignee_id=None, waiting_since=None, updated_at=now, state={}))
-            await self._activity(conn, conv, now, f"{conv.status} -> BOT: returned by {me.name or me.login}", me)
-            await self._tell(conn, conv, now, t.T_BACK_TO_BOT)
+            await tx.conversations.move(conv, Status.BOT, f"returned by {me.name or me.login}", now, staff_id=me.id,
+                                        assignee_id=None, waiting_since=None, state={})
+            await self._tell(tx, conv, now, t.T_BACK_TO_BOT)
         await self._publish(conversation_id, "returned")
 
     async def resolve(self, conversation_id: int, me: Staff | None, resolution: str, *, note: str = "") -> None:
         if resolution not in RESOLUTIONS:
             raise HandoffError(f"choose a resolution: {', '.join(RESOLUTIONS)}")
         now = self.clock()
-        async with self.db.begin() as conn:
-            conv = await self._load(conn, conversation_id)
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
             self._move(conv.status, Status.RESOLVED)
-            # The bot's state of a closed conversation is spent; it now says whether a rating was asked for.
-            await conn.execute(update(conversation_t).where(conversation_t.c.id == conv.id).values(
-                status=Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now, waiting_since=None,
-                state={"rating_asked": me is not None}))
             who = f"by {me.name or me.login}" if me else "automatically"
-            await self._activity(conn, conv, now, f"{conv.status} -> RESOLVED: {resolution} {who}"
-                                 + (f" ({note})" if note else ""), me)
+            # The bot's state of a closed conversation is spent; it now says whether a rating was asked for.
+            await tx.conversations.move(conv, Status.RESOLVED, f"{resolution} {who}" + (f" ({note})" if note else ""),
+                                        now, staff_id=me.id if me else None, resolution=resolution, resolved_at=now,
+                                        waiting_since=None, state={"rating_asked": me is not None})
             if me is None:
-                await self._tell(conn, conv, now, t.T_AUTO_CLOSED)
+                await self._tell(tx, conv, now, t.T_AUTO_CLOSED)
             else:
-                await self._tell(conn, conv, now, t.T_CLOSED)
-                await self._tell(conn, conv, now, t.T_RATE, buttons=[
+                await self._tell(tx, conv, now, t.T_CLOSED)
+                await self._tell(tx, conv, now, t.T_RATE, buttons=[
                     {"label": str(n), "payload": f"r:{n}"} for n in range(1, 6)])
         await self._publish(conversation_id, "resolved")
+
+    async def schedule_inactive(self, conversation_id: int, due: dt.datetime) -> None:
+        """Look again at a quiet conversation at `due`."""
+        async with transaction(self.db) as tx:
+            await tx.timers.schedule("inactive", conversation_id, due)
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -320,50 +260,29 @@ class HandoffService:
         except IllegalTransition as exc:
             raise HandoffError(str(exc)) from exc
 
-    async def _load(self, conn: AsyncConnection, conversation_id: int) -> Any:
-        c, k = conversation_t.c, contact_t.c
-        query = (select(c.id, c.status, c.contact_id, c.channel, c.assignee_id, k.lang, k.script)
-                 .select_from(conversation_t.join(contact_t, k.id == c.contact_id)).where(c.id == conversation_id))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=conversation_t)
-        row = (await conn.execute(query)).first()
-        if row is None:
+    async def _load(self, tx: Tx, conversation_id: int) -> ConversationRef:
+        conv = await tx.conversations.lock(conversation_id)
+        if conv is None:
             raise HandoffError("no such conversation")
-        return row
+        return conv
 
-    async def _activity(self, conn: AsyncConnection, conv: Any, now: dt.datetime, text: str,
-                        me: Staff | None) -> None:
-        await conn.execute(insert(message_t).values(
-            conversation_id=conv.id, contact_id=conv.contact_id, direction="activity", sender="system",
-            staff_id=me.id if me else None, text=text, channel=conv.channel, created_at=now))
-
-    async def _tell(self, conn: AsyncConnection, conv: Any, now: dt.datetime, message: str,
+    async def _tell(self, tx: Tx, conv: ConversationRef, now: dt.datetime, message: str,
                     buttons: list[dict[str, str]] | None = None, **params: Any) -> None:
-        await self._deliver(conn, conv, now, t.say(self.texts, conv.lang, conv.script, message, **params),
+        await self._deliver(tx, conv, now, t.say(self.texts, conv.lang, conv.script, message, **params),
                             sender="system", buttons=buttons)
 
-    async def _deliver(self, conn: AsyncConnection, conv: Any, now: dt.datetime, text: str, *, sender: str,
+    async def _deliver(self, tx: Tx, conv: ConversationRef, now: dt.datetime, text: str, *, sender: str,
                        staff_id: int | None = None, buttons: list[dict[str, str]] | None = None) -> None:
-        message_id = (await conn.execute(insert(message_t).values(
-            conversation_id=conv.id, contact_id=conv.contact_id, direction="out", sender=sender, staff_id=staff_id,
-            text=text, buttons=buttons or None, channel=conv.channel, created_at=now)
-            .returning(message_t.c.id))).scalar_one()
+        message_id = await tx.messages.add_one(message_row(conv.id, conv.contact_id, conv.channel, "out", sender, text,
+                                                           now, staff_id=staff_id, buttons=buttons or None))
         if conv.channel in PUSH_CHANNELS:
-            address = (await conn.execute(select(channel_t.c.external_id).where(and_(
-                channel_t.c.contact_id == conv.contact_id, channel_t.c.channel == conv.channel)))).scalar()
+            address = await tx.channels.address(conv.contact_id, conv.channel)
             if address:
-                await conn.execute(insert(outbox_t).values(
-                    channel=conv.channel, address=address, message_id=message_id, status="pending",
-                    payload={"text": text, "buttons": buttons or [], "node": None, "reply": False},
-                    attempts=0, next_attempt_at=now, created_at=now))
+                await tx.outbox.enqueue(conv.channel, address, [Outgoing(text, buttons or [], None, message_id)],
+                                        now, reply=False)
 
     async def _publish(self, conversation_id: int, kind: str) -> None:
         await self.events.publish({"type": kind, "conversation_id": conversation_id})
-
-
-def _staff(row: Any) -> Staff:
-    return Staff(id=row.id, login=row.login, name=row.name or "", roles=list(row.roles or []),
-                 languages=list(row.languages or []), skills=list(row.skills or []))
 
 
 def _speaks(staff: Staff, lang: str | None) -> bool:
@@ -372,7 +291,3 @@ def _speaks(staff: Staff, lang: str | None) -> bool:
 
 def _knows(staff: Staff, queue: str | None) -> bool:
     return not queue or queue in staff.skills
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from bot.vocabulary import Status
 
-
-class Status(StrEnum):
-    BOT = "BOT"
-    WAITING = "WAITING"
-    WITH_MEDIATOR = "WITH_MEDIATOR"
-    RESOLVED = "RESOLVED"
+__all__ = ["TRANSITIONS", "IllegalTransition", "Status", "check_transition"]
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {

@@ -104,8 +104,10 @@ def broken_small() -> dict[str, str]:
 
 
 async def _publish_unchecked(store: FlowStore, files: dict[str, str]) -> None:
-    async with store.db.begin() as conn:
-        await store._insert(conn, files, kind="import", author="test", author_id=None, note="unchecked",
+    from bot.storage import transaction
+
+    async with transaction(store.db) as tx:
+        await store._insert(tx, files, kind="import", author="test", author_id=None, note="unchecked",
                             based_on=None, audit=None, number=None)
 
 

@@ -42,14 +42,18 @@ from pydantic import ValidationError
 from bot.core.model import Inbound, Media
 from bot.core.texts import N_, Texts
 from bot.outbox import Rejected, RetryLater, Transient, Unreachable
-from bot.service import ConversationService, mask
+from bot.service import ConversationService
 from bot.settings import DEFAULT_SQLITE
+from bot.vocabulary import (
+    CHANNELS,
+    DEFAULT_LANG,  # the command menu for those whose Telegram speaks none of ours
+    LANGS,
+    mask,
+)
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
-LIMIT = 4096  # UTF-16 code units in one message
-LANGS = ("ru", "uz", "tg", "ky")
-DEFAULT_LANG = "ru"  # the command menu for everyone whose Telegram speaks none of our languages
+LIMIT = CHANNELS[CHANNEL].max_chars or 4096  # UTF-16 code units in one message
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_FAILURES = 5  # then the update is set aside as a file, for a person to look at

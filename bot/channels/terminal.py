@@ -40,32 +40,21 @@ def render(replies: Iterable[Reply]) -> str:
     return "\n".join(lines)
 
 
-async def run_chat(lang: str | None = None, contact: str | None = None) -> int:
-    from bot.flowspec import FlowError
-    from bot.runtime import create_runtime
-    from bot.settings import get_settings
-
-    try:
-        runtime = await create_runtime(get_settings())
-    except FlowError as exc:
-        print(f"the flow files have errors:\n{exc}", file=sys.stderr)
-        return 1
+async def run_chat(service: ConversationService, lang: str | None = None, contact: str | None = None) -> int:
+    """Talk to the hotline on stdin/stdout until end of input (`hotline chat`; the CLI builds the service)."""
     interactive = sys.stdin.isatty()
-    chat = TerminalChat(runtime.service, user=f"t-{contact}" if contact else None, lang=lang)
+    chat = TerminalChat(service, user=f"t-{contact}" if contact else None, lang=lang)
     if interactive:
         print("Type a message (or a number to choose an option); Ctrl-D to quit.\n")
-    try:
-        while True:
-            if interactive:
-                print("> ", end="", flush=True)
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                break
-            line = line.rstrip("\n")
-            if not interactive:
-                print(f"> {line}")
-            replies = await chat.send(line)
-            print(render(replies) if replies else "(a mediator will answer here)\n", flush=True)
-    finally:
-        await runtime.close()
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            break
+        line = line.rstrip("\n")
+        if not interactive:
+            print(f"> {line}")
+        replies = await chat.send(line)
+        print(render(replies) if replies else "(a mediator will answer here)\n", flush=True)
     return 0

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from aiohttp import ClientError, web
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -27,15 +25,14 @@ from twilio.rest import Client
 
 from bot.core.model import Inbound, Media
 from bot.outbox import Held, Rejected, RetryLater, Transient, Unreachable
-from bot.service import ConversationService, mask
-from bot.storage.models import contact_channel_table as channel_t
-from bot.storage.models import outbox_table as outbox_t
-from bot.storage.models import utcnow
+from bot.service import ConversationService
+from bot.storage import Database, reading, transaction, utcnow
+from bot.vocabulary import CHANNELS, mask
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
-LIMIT = 1600  # characters in one WhatsApp message through Twilio
-WINDOW = dt.timedelta(hours=24)
+LIMIT = CHANNELS[CHANNEL].max_chars or 1600  # characters in one WhatsApp message through Twilio
+WINDOW = CHANNELS[CHANNEL].reply_window or dt.timedelta(hours=24)
 TWILIO_API = "https://api.twilio.com"
 OUTSIDE_WINDOW = 63016  # Twilio: "outside the allowed window", freeform message refused
 # What a failed request to Twilio can raise besides its own errors: worth retrying with backoff.
@@ -108,7 +105,7 @@ def make_client(account_sid: str, auth_token: str, api_base_url: str) -> Client:
 class WhatsAppSender:
     """Sends outbox payloads with the REST API, keeping to the 24-hour window."""
 
-    def __init__(self, client: Client, sender: str, db: AsyncEngine, template_sid: str = "",
+    def __init__(self, client: Client, sender: str, db: Database, template_sid: str = "",
                  template_variables: str = "", status_callback: str = "",
                  clock: Callable[[], dt.datetime] = utcnow):
         self.client, self.sender, self.db, self.clock = client, _wa(sender), db, clock
@@ -138,17 +135,15 @@ class WhatsAppSender:
         return str(message.sid)
 
     async def _window_open(self, address: str) -> bool:
-        async with self.db.connect() as conn:
-            last = (await conn.execute(select(channel_t.c.last_inbound_at).where(
-                channel_t.c.channel == CHANNEL, channel_t.c.external_id == address))).scalar()
+        async with reading(self.db) as tx:
+            window = await tx.channels.window(CHANNEL, address)
+        last = window.last_inbound_at if window else None
         return bool(last and self.clock() - last < WINDOW)
 
     async def _outside_window(self, address: str, refused: bool = False) -> None:
         """Send the approved template once since the migrant's last message, then hold the message."""
-        cc = channel_t.c
-        async with self.db.connect() as conn:
-            row = (await conn.execute(select(cc.last_inbound_at, cc.window_notice_at).where(
-                cc.channel == CHANNEL, cc.external_id == address))).first()
+        async with reading(self.db) as tx:
+            row = await tx.channels.window(CHANNEL, address)
         already = row is not None and row.window_notice_at is not None and (
             row.last_inbound_at is None or row.window_notice_at >= row.last_inbound_at)
         if self.template_sid and not already:
@@ -159,9 +154,8 @@ class WhatsAppSender:
                 raise _translate(exc, 0) from exc
             except NETWORK_ERRORS as exc:
                 raise Transient(f"{type(exc).__name__}: {exc}") from exc
-            async with self.db.begin() as conn:
-                await conn.execute(update(channel_t).where(cc.channel == CHANNEL, cc.external_id == address)
-                                   .values(window_notice_at=self.clock()))
+            async with transaction(self.db) as tx:
+                await tx.channels.window_notice_sent(CHANNEL, address, self.clock())
             log.info("whatsapp %s: outside the 24-hour window; template sent", mask(address))
         reason = "outside the 24-hour window" + ("" if self.template_sid else "; no template configured")
         raise Held(f"{reason} (Twilio {OUTSIDE_WINDOW})" if refused else reason)
@@ -182,7 +176,7 @@ def _wa(number: str) -> str:
 
 
 class WhatsAppChannel:
-    def __init__(self, service: ConversationService, db: AsyncEngine, auth_token: str, public_base_url: str,
+    def __init__(self, service: ConversationService, db: Database, auth_token: str, public_base_url: str,
                  wake: Callable[[], None]):
         self.service, self.db, self.wake = service, db, wake
         self.validator = RequestValidator(auth_token)
@@ -227,18 +221,16 @@ class WhatsAppChannel:
         sid, state, code = form.get("MessageSid", ""), form.get("MessageStatus", ""), form.get("ErrorCode", "")
         if not sid or state not in ("queued", "sending", "sent", "delivered", "read", "failed", "undelivered"):
             return web.Response(status=400, text="MessageSid and a known MessageStatus are required")
-        o = outbox_t.c
         values: dict[str, Any] = {"status": state if state not in ("queued", "sending") else "sent"}
         if code:
             values["error"] = f"Twilio error {code}"
         if code == str(OUTSIDE_WINDOW):  # refused for the window: hold it until the migrant writes again
             values.update(status="held", sent_at=None, error=f"outside the 24-hour window (Twilio {code})")
-        query = update(outbox_t).where(o.channel == CHANNEL, o.external_id == sid)
+        later: tuple[str, ...] = ()
         if values["status"] in PROGRESS:  # callbacks may arrive out of order: a late one never moves a row back
             later = (*PROGRESS[PROGRESS.index(values["status"]) + 1:], "failed", "undelivered", "held")
-            query = query.where(o.status.not_in(later))
-        async with self.db.begin() as conn:
-            await conn.execute(query.values(**values))
+        async with transaction(self.db) as tx:
+            await tx.outbox.receipt(CHANNEL, sid, values, unless=later)
         if code == str(OUTSIDE_WINDOW):
             log.info("whatsapp message %s refused outside the window; held", sid)
         return web.Response(text="")

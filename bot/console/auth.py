@@ -13,8 +13,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot import vocabulary
+
 HASHER = PasswordHasher()
-ROLES = ("admin", "editor", "mediator")
+ROLES = vocabulary.ROLES
 
 
 def hash_password(password: str) -> str:

@@ -12,24 +12,33 @@ seconds (bot.flows_db.reload).
 from __future__ import annotations
 
 import asyncio
-import calendar
 import datetime as dt
-import difflib
 import logging
 import re
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from ruamel.yaml.comments import CommentedMap
 
+from bot.console.drafts import (
+    TECHNICAL,
+    Checked,
+    Working,
+    assign_problems,
+    diff_files,
+    months_before,
+    shown_fields,
+    text_of,
+)
+from bot.console.preview import Previews
 from bot.console.views import Console
 from bot.core.engine import Engine
-from bot.core.model import LANG_CHOICES, ConvState, Inbound, Profile
+from bot.core.model import LANG_CHOICES
 from bot.flows_db import sheets, unanswered
+from bot.flows_db.publisher import FlowPublisher, Refused
 from bot.flows_db.reload import EngineCache, FlowReloader
-from bot.flows_db.store import EVENT, Files, FlowStore, changed_files, errors, files_key, merge, validate
+from bot.flows_db.store import Files, FlowStore, changed_files, errors, files_key, merge, validate
 from bot.flows_db.yamledit import (
     L10N_FIELDS,
     TARGET_FIELDS,
@@ -48,148 +57,32 @@ from bot.flows_db.yamledit import (
     set_scalar,
     set_target,
 )
-from bot.flowspec import FlowError, FlowSet, Problem
+from bot.flowspec import Problem
 from bot.flowspec.loader import SCHEMA, is_flow_file
 from bot.flowspec.model import LANGS, PRIORITIES, QUEUES
 from bot.flowspec.taxonomy import topics
 from bot.i18n import Catalogs
-from bot.storage.models import utcnow
-from handoff.service import Staff
+from bot.storage import Staff, utcnow
 
 log = logging.getLogger(__name__)
 FLOW_RE = r"[a-z][a-z0-9_]{0,39}"
 ADDABLE = ("answer", "menu", "ask", "handoff", "goto")
-TECHNICAL = ("expect", "save_as", "scope", "ask_again", "min", "max", "when", "retries", "on", "calculator",
-             "inputs")
 MAX_NOTE = 500
 MAX_UPLOAD = 4 * 1024 * 1024
 
 
-def months_before(day: dt.date, months: int) -> dt.date:
-    year, month = divmod(day.month - 1 - months, 12)
-    year += day.year
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-@dataclass
-class Checked:
-    """A flow set with its problems, indexed for the pages."""
-
-    files: Files
-    flowset: FlowSet
-    problems: list[Problem]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return errors(self.problems)
-
-    def in_file(self, name: str) -> list[Problem]:
-        return [p for p in self.problems if p.file == name]
-
-
-@dataclass
-class Working:
-    """What an editor works on: their draft, or the published version when they have none."""
-
-    files: Files
-    base: int  # the version the draft started from (or the published one)
-    latest: int
-    is_draft: bool
-    updated_at: dt.datetime | None = None
-
-
-@dataclass
-class PreviewChat:
-    key: str  # the flow set it runs
-    lang: str
-    profile: Profile
-    state: ConvState
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-
-def assign_problems(problems: list[Problem], shown: set[str]) -> dict[str, list[Problem]]:
-    """Each problem at the field it concerns when that field is on the page, else at the nearest field
-    that contains it, else at the node ("" key)."""
-    out: dict[str, list[Problem]] = defaultdict(list)
-    for p in problems:
-        key = p.field or ""
-        while key and key not in shown:
-            cut = max(key.rfind("."), key.rfind("["))
-            key = key[:cut] if cut > 0 else ""
-        out[key].append(p)
-    return out
-
-
-def shown_fields(node: dict[str, Any]) -> set[str]:
-    """The problem keys the node's form has a place for."""
-    keys = {"type", "options", "examples", "cases", "inputs", *TARGET_FIELDS, *TECHNICAL,
-            "topic", "sources", "reviewed", "summary", "queue", "priority", "feedback"}
-    for name in L10N_FIELDS:
-        keys.add(name)
-        keys.update(f"{name}.{lang}" for lang in LANGS)
-    keys.update(f"examples.{lang}" for lang in LANGS)
-    for i, _ in enumerate(node.get("options") or [], start=1):
-        keys.update({f"options[{i}]", f"options[{i}].label", f"options[{i}].next", f"options[{i}].value"})
-        keys.update(f"options[{i}].label.{lang}" for lang in LANGS)
-    for case in node.get("cases") or {}:
-        keys.add(f"cases.{case}")
-    return keys
-
-
-def text_of(value: Any, lang: str) -> str:
-    if isinstance(value, dict):
-        text = value.get(lang)
-        return "" if text is None else str(text).strip("\n")
-    return ""
-
-
-HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)")
-
-
-def node_at(lines: list[str], index: int) -> str | None:
-    """The node a line of a flow file belongs to: the nearest key above it at the nodes' indentation."""
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == "nodes:"), None)
-    if start is None:
-        return None
-    indent = next((len(line) - len(line.lstrip(" ")) for line in lines[start + 1:]
-                   if line.strip() and not line.lstrip().startswith("#")), 2)
-    key = re.compile(rf"^ {{{indent}}}([a-z][a-z0-9_]{{0,39}}):")
-    for line in reversed(lines[start + 1:index + 1]):
-        if found := key.match(line):
-            return found.group(1)
-    return None
-
-
-def diff_files(old: Files, new: Files, old_name: str, new_name: str) -> list[dict[str, Any]]:
-    """A readable unified diff per changed file: [{"file", "lines": [(kind, text)]}]; each hunk names the
-    node it is in."""
-    out = []
-    for name in changed_files(old, new):
-        rows = []
-        new_lines = new.get(name, "").splitlines()
-        for line in difflib.unified_diff(old.get(name, "").splitlines(), new_lines,
-                                         f"{old_name}/{name}", f"{new_name}/{name}", lineterm="", n=3):
-            kind = ("file" if line.startswith(("---", "+++")) else "hunk" if line.startswith("@@")
-                    else "add" if line.startswith("+") else "del" if line.startswith("-") else "same")
-            if kind == "hunk" and (hunk := HUNK_RE.match(line)):
-                node = node_at(new_lines, int(hunk.group(1)) + 2)  # the first changed line, past the context
-                line += f"  {node}" if node else ""
-            rows.append((kind, line))
-        out.append({"file": name, "lines": rows,
-                    "added": sum(1 for k, _ in rows if k == "add"), "removed": sum(1 for k, _ in rows if k == "del")})
-    return out
-
-
 class Editor:
     def __init__(self, console: Console, store: FlowStore, texts: Catalogs, *, reloader: FlowReloader | None = None,
-                 review_months: int = 6):
+                 review_months: int = 6, publisher: FlowPublisher | None = None):
         self.console, self.store, self.texts = console, store, texts
         self.reloader = reloader
         self.review_months = review_months
         self._checked: OrderedDict[str, Checked] = OrderedDict()
+        self.publisher = publisher or FlowPublisher(store, events=console.events, reloader=reloader,
+                                                    count_errors=self._count_errors)
         # the preview's engines; shared with the reloader, so a previewed draft is served without a rebuild
         self.engines = reloader.engines if reloader is not None else EngineCache(texts)
-        self.previews: dict[int, PreviewChat] = {}
+        self.previews = Previews()
 
     def today(self) -> dt.date:
         return utcnow().date()
@@ -217,6 +110,9 @@ class Editor:
         while len(self._checked) > 8:
             self._checked.popitem(last=False)
         return checked
+
+    async def _count_errors(self, files: Files) -> int:
+        return len((await self.check(files)).errors)
 
     async def working(self, me: Staff) -> Working:
         latest = await self.store.latest()
@@ -460,7 +356,7 @@ class Editor:
     async def discard(self, request: web.Request) -> web.Response:
         me = self.me(request)
         await self.store.discard_draft(me.id)
-        self.previews.pop(me.id, None)
+        self.previews.forget(me.id)
         await self.flash(request, "Your draft was discarded; you see the published version.")
         raise web.HTTPSeeOther("/console/flows")
 
@@ -481,50 +377,16 @@ class Editor:
         me = self.me(request)
         form = await request.post()
         note = " ".join(str(form.get("note", "")).split())[:MAX_NOTE]
-        work = await self.working(me)
-        if not work.is_draft:
-            await self.flash(request, "You have no draft: change something first.")
-            raise web.HTTPSeeOther("/console/flows")
-        if not note:
-            await self.flash(request, "Not published: write a short note saying what changed and why.")
-            raise web.HTTPSeeOther("/console/flows")
-        base, latest = await self.store.get(work.base), await self.store.get(work.latest)
-        assert latest is not None and latest.files is not None
-        files, conflicts = merge(base.files if base and base.files is not None else latest.files, work.files,
-                                 latest.files)
-        if conflicts and not form.get("overwrite"):
-            await self.flash(request, f"Not published: {', '.join(conflicts)} changed in version {latest.number} "
-                                      "since your draft began. Look at your changes, then tick 'publish my "
-                                      "version of these files' or discard your draft.")
-            raise web.HTTPSeeOther("/console/flows")
-        if files == latest.files:
-            await self.flash(request, "Your draft is the same as the published version: nothing to publish.")
-            raise web.HTTPSeeOther("/console/flows")
-        checked = await self.check(files)
-        if checked.errors:
-            await self.flash(request, f"Not published: {len(checked.errors)} error(s) remain. They are shown "
-                                      "next to the fields they concern.")
-            raise web.HTTPSeeOther("/console/flows")
         try:
-            version = await self.store.publish(files, kind="publish", author=me.login, author_id=me.id, note=note,
-                                               based_on=latest.number,
-                                               audit={"files": changed_files(latest.files, files)})
-        except FlowError as exc:
-            await self.flash(request, f"Not published: {exc}")
+            version = await self.publisher.publish_draft(me.id, me.login, note, overwrite=bool(form.get("overwrite")))
+        except Refused as exc:
+            await self.flash(request, str(exc))
             raise web.HTTPSeeOther("/console/flows") from exc
-        await self.store.discard_draft(me.id)
-        await self.announce(version.number)
         await self.flash(request, f"Published as version {version.number}. Migrants get it now.")
         raise web.HTTPSeeOther("/console/flows/history")
 
     async def announce(self, number: int) -> None:
-        """This process switches at once; the others on the event (Redis) or their next look."""
-        if self.reloader is not None:
-            await self.reloader.safe_check()
-        try:
-            await self.console.events.publish({"type": EVENT, "version": number})
-        except Exception:
-            log.exception("could not announce flow version %d", number)
+        await self.publisher.announce(number)
 
     async def history(self, request: web.Request) -> web.Response:
         self.me(request)
@@ -552,21 +414,13 @@ class Editor:
         number = int(request.match_info["number"])
         form = await request.post()
         note = " ".join(str(form.get("note", "")).split())[:MAX_NOTE]
-        old, latest = await self.store.get(number), await self.store.latest()
-        if old is None or old.files is None or latest is None or latest.files is None:
-            raise web.HTTPNotFound(text=f"No version {number}.")
-        if old.files == latest.files:
-            await self.flash(request, f"Version {number} is what is published already.")
-            raise web.HTTPSeeOther("/console/flows/history")
         try:
-            version = await self.store.publish(
-                dict(old.files), kind="rollback", author=me.login, author_id=me.id, based_on=latest.number,
-                note=f"rollback to version {number}" + (f": {note}" if note else ""),
-                audit={"restored": number, "files": changed_files(latest.files, old.files)})
-        except FlowError as exc:
-            await self.flash(request, f"Not rolled back: version {number} fails today's checks: {exc}")
+            version = await self.publisher.rollback(number, me.id, me.login, note)
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        except Refused as exc:
+            await self.flash(request, str(exc))
             raise web.HTTPSeeOther("/console/flows/history") from exc
-        await self.announce(version.number)
         await self.flash(request, f"Version {number} is live again, as version {version.number}.")
         raise web.HTTPSeeOther("/console/flows/history")
 
@@ -593,53 +447,11 @@ class Editor:
             await self.flash(request, "The preview runs a flow set without errors: correct them first.")
             raise web.HTTPSeeOther("/console/flows/preview")
         engine = await self.engine_for(checked)
-        key = files_key(work.files)
         chat = self.previews.get(me.id)
-        lang = str(form.get("lang") or (chat.lang if chat else "ru"))
-        if lang not in LANG_CHOICES:
-            lang = "ru"
-        text, payload = str(form.get("text", ""))[:4000], str(form.get("payload", "")) or None
-        if form.get("action") == "restart" or chat is None or chat.lang != lang:
-            base, script = ("uz", "Cyrl") if lang == "uz_cyrl" else (lang, "Latn")
-            chat = PreviewChat(key=key, lang=lang, profile=Profile(lang=base, script=script, notice_shown=True),
-                               state=ConvState())
-            self.previews[me.id] = chat
-            text, payload = "/start", None
-        if chat.key != key:
-            chat.log.append({"who": "system", "text": "Your draft changed; the preview now runs the new version."})
-            chat.key = key
-        chat.log.append({"who": "you", "text": text if not payload else f"[{self.button_label(chat, payload)}]"})
-        inbound = Inbound(channel="preview", user=f"editor-{me.id}", text=text, payload=payload, lang_hint=lang)
-        try:
-            turn = engine.handle(chat.profile, chat.state, inbound, utcnow())
-        except Exception:
-            log.exception("preview failed")
-            chat.log.append({"who": "system", "text": "The preview could not go on from here with this draft; "
-                                                      "it starts again."})
-            chat.profile, chat.state = Profile(lang=chat.profile.lang, script=chat.profile.script,
-                                               notice_shown=True), ConvState()
-            raise web.HTTPSeeOther("/console/flows/preview#end") from None
-        chat.profile, chat.state = turn.profile, turn.state
-        for reply in turn.replies:
-            chat.log.append({"who": "bot", "text": reply.text, "node": reply.node,
-                             "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons]})
-        if turn.handoff is not None:
-            chat.log.append({"who": "system", "text": f"Here the conversation goes to a mediator (queue "
-                                                      f"{turn.handoff.queue}, {turn.handoff.priority}): "
-                                                      f"{turn.handoff.summary}"})
-        if turn.forget:
-            chat.log.append({"who": "system", "text": "Here the migrant's data would be deleted."})
-            chat.profile, chat.state = Profile(lang=chat.profile.lang, notice_shown=True), ConvState()
-        del chat.log[:-200]
+        self.previews.send(me.id, engine, files_key(work.files), lang=str(form.get("lang") or (
+            chat.lang if chat else "ru")), text=str(form.get("text", ""))[:4000],
+            payload=str(form.get("payload", "")) or None, restart=form.get("action") == "restart", now=utcnow())
         raise web.HTTPSeeOther("/console/flows/preview#end")
-
-    @staticmethod
-    def button_label(chat: PreviewChat, payload: str) -> str:
-        for entry in reversed(chat.log):
-            for button in entry.get("buttons", []):
-                if button["payload"] == payload:
-                    return str(button["label"])
-        return payload
 
     # -- spreadsheets for translators -------------------------------------------------------------
 

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.console.auth import ROLES, hash_password, new_password
-from bot.storage.models import audit_log_table as audit_t
-from bot.storage.models import staff_user_table as staff_t
-from bot.storage.models import utcnow
-
-LANGS = ("ru", "uz", "tg", "ky")
-SKILLS = ("legal", "medical", "general")
+from bot.storage import Account, Database, reading, transaction, utcnow
+from bot.vocabulary import LANGS, SKILLS
 
 
 class UserError(Exception):
@@ -27,7 +18,7 @@ def _check(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
     return values
 
 
-async def add_user(db: AsyncEngine, login: str, *, name: str = "", roles: list[str], languages: list[str],
+async def add_user(db: Database, login: str, *, name: str = "", roles: list[str], languages: list[str],
                    skills: list[str], password: str | None = None) -> str:
     """Create an account; returns its password (a new random one unless given)."""
     login = login.strip().lower()
@@ -39,37 +30,31 @@ async def add_user(db: AsyncEngine, login: str, *, name: str = "", roles: list[s
     password = password or new_password()
     if len(password) < 10:
         raise UserError("a password has at least 10 characters")
-    async with db.begin() as conn:
-        if (await conn.execute(select(staff_t.c.id).where(staff_t.c.login == login))).first():
+    async with transaction(db) as tx:
+        staff_id = await tx.staff.add(login=login, name=name or login, password_hash=hash_password(password),
+                                      roles=roles, languages=languages, skills=skills, now=utcnow())
+        if staff_id is None:
             raise UserError(f"the login {login!r} exists already")
-        staff_id = (await conn.execute(insert(staff_t).values(
-            login=login, name=name or login, password_hash=hash_password(password), roles=roles, languages=languages,
-            skills=skills, active=True, must_change_password=False, created_at=utcnow()).returning(staff_t.c.id))
-        ).scalar_one()
-        await conn.execute(insert(audit_t).values(at=utcnow(), staff_id=None, action="user.add",
-                                                  detail={"user": staff_id, "login": login, "roles": roles}))
+        await tx.audit.add("user.add", {"user": staff_id, "login": login, "roles": roles}, utcnow())
     return password
 
 
-async def list_users(db: AsyncEngine) -> list[Any]:
-    async with db.connect() as conn:
-        return list((await conn.execute(select(staff_t).order_by(staff_t.c.login))).all())
+async def list_users(db: Database) -> list[Account]:
+    async with reading(db) as tx:
+        return await tx.staff.all()
 
 
-async def disable_user(db: AsyncEngine, login: str) -> None:
-    async with db.begin() as conn:
-        done = await conn.execute(update(staff_t).where(staff_t.c.login == login.strip().lower())
-                                  .values(active=False))
-        if done.rowcount != 1:
+async def disable_user(db: Database, login: str) -> None:
+    async with transaction(db) as tx:
+        if not await tx.staff.disable(login.strip().lower()):
             raise UserError(f"no user {login!r}")
-        await conn.execute(insert(audit_t).values(at=utcnow(), staff_id=None, action="user.disable",
-                                                  detail={"login": login}))
+        await tx.audit.add("user.disable", {"login": login}, utcnow())
 
 
-async def ensure_first_admin(db: AsyncEngine) -> str | None:
+async def ensure_first_admin(db: Database) -> str | None:
     """On a fresh install: an admin who is also an editor and a mediator of every language; returns
     its one-time password, or None when staff accounts exist."""
-    async with db.connect() as conn:
-        if (await conn.execute(select(func.count()).select_from(staff_t))).scalar_one():
+    async with reading(db) as tx:
+        if await tx.staff.count():
             return None
     return await add_user(db, "admin", name="Admin", roles=list(ROLES), languages=list(LANGS), skills=list(SKILLS))

@@ -13,20 +13,17 @@ import aiohttp_session
 from aiohttp import web
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console.auth import LoginThrottle, csrf_token, same_token, verify_password
 from bot.events import EventBus
-from bot.storage.models import canned_reply_table as canned_t
-from bot.storage.models import staff_user_table as staff_t
-from bot.storage.models import utcnow
-from handoff.service import QUEUES, RESOLUTIONS, HandoffError, HandoffService, Staff
-from handoff.states import Status
+from bot.storage import Database, Staff, reading, transaction, utcnow
+from bot.vocabulary import CHANNELS as CAPABILITIES
+from bot.vocabulary import QUEUES, RESOLUTIONS, Status
+from handoff.service import HandoffError, HandoffService
 
 log = logging.getLogger(__name__)
 LANG_NAMES = {"ru": "Русский", "uz": "Oʻzbekcha", "tg": "Тоҷикӣ", "ky": "Кыргызча"}
-CHANNELS = ("telegram", "whatsapp", "web", "terminal")
+CHANNELS = tuple(CAPABILITIES)
 WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer-service window
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Typed request keys: aiohttp warns about plain strings (NotAppKeyWarning), once per key and process.
@@ -37,7 +34,7 @@ STOP: dict[str, Any] = {"type": "stop"}  # put in an event stream's queue to end
 
 
 class Console:
-    def __init__(self, db: AsyncEngine, handoff: HandoffService, events: EventBus):
+    def __init__(self, db: Database, handoff: HandoffService, events: EventBus):
         self.db, self.handoff, self.events = db, handoff, events
         self.throttle = LoginThrottle()
         self._streams: set[asyncio.Queue[dict[str, Any]]] = set()
@@ -108,8 +105,8 @@ class Console:
         if wait:
             return self.render("login.html", request, status=429, next=target,
                                error=f"Too many failed attempts. Try again in {wait // 60 + 1} minutes.")
-        async with self.db.connect() as conn:
-            row = (await conn.execute(select(staff_t).where(staff_t.c.login == login))).first()
+        async with reading(self.db) as tx:
+            row = await tx.staff.by_login(login)
         if row is None or not row.active or not verify_password(row.password_hash, password):
             self.throttle.failed(*keys)
             return self.render("login.html", request, status=401, next=target, error="Wrong login or password.")
@@ -117,8 +114,8 @@ class Console:
         session = await aiohttp_session.new_session(request)  # a fresh session id: no fixation
         session["staff_id"] = row.id
         session["csrf"] = csrf_token()
-        async with self.db.begin() as conn:
-            await conn.execute(update(staff_t).where(staff_t.c.id == row.id).values(last_login_at=utcnow()))
+        async with transaction(self.db) as tx:
+            await tx.staff.logged_in(row.id, utcnow())
         raise web.HTTPSeeOther(target)
 
     async def logout(self, request: web.Request) -> web.Response:
@@ -164,9 +161,8 @@ class Console:
             raise web.HTTPNotFound(text=str(exc)) from exc
         conv = data["conversation"]
         lang = conv.lang or conv.contact_lang or "ru"
-        async with self.db.connect() as conn:
-            canned = (await conn.execute(select(canned_t).where(canned_t.c.lang == lang)
-                                         .order_by(canned_t.c.title))).all()
+        async with reading(self.db) as tx:
+            canned = await tx.canned.of_lang(lang)
         window = None
         if conv.channel == "whatsapp":
             last = data["last_inbound_at"]
@@ -220,8 +216,8 @@ class Console:
 
     async def canned(self, request: web.Request) -> web.Response:
         self.me(request, "editor")
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(select(canned_t).order_by(canned_t.c.lang, canned_t.c.title))).all()
+        async with reading(self.db) as tx:
+            rows = await tx.canned.all()
         return self.render("canned.html", request, rows=rows, langs=list(LANG_NAMES))
 
     async def canned_save(self, request: web.Request) -> web.Response:
@@ -229,15 +225,12 @@ class Console:
         form = await request.post()
         reply_id, lang = str(form.get("id", "")), str(form.get("lang", ""))
         title, text = str(form.get("title", "")).strip()[:128], str(form.get("text", "")).strip()[:4000]
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as tx:
             if form.get("delete") and reply_id.isdigit():
-                await conn.execute(delete(canned_t).where(canned_t.c.id == int(reply_id)))
+                await tx.canned.delete(int(reply_id))
             elif lang in LANG_NAMES and title and text:
-                values = {"lang": lang, "title": title, "text": text, "updated_by": me.id, "updated_at": utcnow()}
-                if reply_id.isdigit():
-                    await conn.execute(update(canned_t).where(canned_t.c.id == int(reply_id)).values(**values))
-                else:
-                    await conn.execute(insert(canned_t).values(**values))
+                await tx.canned.save(int(reply_id) if reply_id.isdigit() else None, lang=lang, title=title, text=text,
+                                     staff_id=me.id, now=utcnow())
             else:
                 await self.flash(request, "A canned reply needs a language, a title and a text.")
         raise web.HTTPSeeOther("/console/canned")

@@ -10,15 +10,21 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from bot.core.engine import Engine
 from bot.core.texts import Texts
 from bot.events import EventBus
 from bot.flows_db.store import EVENT, Files, FlowStore, errors, files_key, validate
 from bot.flowspec import FlowSet
-from bot.service import ConversationService
 
 log = logging.getLogger(__name__)
+
+
+class Serving(Protocol):
+    """What a reloader switches: the conversation service, as far as a flow version concerns it."""
+
+    engine: Engine
 
 
 class EngineCache:
@@ -50,7 +56,7 @@ class EngineCache:
 
 
 class FlowReloader:
-    def __init__(self, store: FlowStore, service: ConversationService, texts: Texts, *, current: int,
+    def __init__(self, store: FlowStore, service: Serving, texts: Texts, *, current: int,
                  on_switch: Callable[[int, FlowSet], None] | None = None, interval: float = 2.0,
                  engines: EngineCache | None = None):
         self.store, self.service, self.texts = store, service, texts

@@ -9,30 +9,19 @@ publish, an import and a rollback each add a version. A draft is one editor's un
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from bot.flowspec import FlowError, FlowSet, Problem, check
 from bot.flowspec.loader import load_files
-from bot.storage.models import audit_log_table as audit_t
-from bot.storage.models import flow_draft_table as draft_t
-from bot.storage.models import flow_version_table as version_t
-from bot.storage.models import staff_user_table as staff_t
-from bot.storage.models import utcnow
+from bot.storage import Database, Draft, DuplicateKey, Files, Record, Tx, Version, reading, transaction, utcnow
+from bot.storage.flows import ARCHIVED, PUBLISHED
 
 log = logging.getLogger(__name__)
-PUBLISHED, ARCHIVED = "published", "archived"
+__all__ = ["ARCHIVED", "EVENT", "PUBLISHED", "Draft", "Files", "FlowStore", "Version"]
 EVENT = "flows.published"  # on the EventBus: {"type": EVENT, "version": n}
-
-Files = dict[str, str]
 
 
 def is_set_file(name: str) -> bool:
@@ -106,60 +95,28 @@ def merge(base: Files, mine: Files, latest: Files) -> tuple[Files, list[str]]:
     return merged, conflicts
 
 
-@dataclass
-class Version:
-    number: int
-    status: str
-    kind: str
-    author: str
-    author_id: int | None
-    note: str
-    based_on: int | None
-    created_at: dt.datetime
-    files: Files | None = None  # None when listed without the texts
-
-
-@dataclass
-class Draft:
-    staff_id: int
-    base_version: int
-    files: Files
-    updated_at: dt.datetime
-
-
-def _version(row: Any, with_files: bool = True) -> Version:
-    return Version(number=row.number, status=row.status, kind=row.kind, author=row.author, author_id=row.author_id,
-                   note=row.note, based_on=row.based_on, created_at=row.created_at,
-                   files=dict(row.files) if with_files else None)
-
-
 class FlowStore:
-    def __init__(self, db: AsyncEngine):
+    def __init__(self, db: Database):
         self.db = db
 
     # -- versions ------------------------------------------------------------------------------
 
     async def latest_number(self) -> int:
         """The newest version's number (0: none yet). Cheap: every process asks every few seconds."""
-        async with self.db.connect() as conn:
-            return int((await conn.execute(select(func.max(version_t.c.number)))).scalar_one() or 0)
+        async with reading(self.db) as tx:
+            return await tx.flows.latest_number()
 
     async def get(self, number: int) -> Version | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(select(version_t).where(version_t.c.number == number))).first()
-        return _version(row) if row else None
+        async with reading(self.db) as tx:
+            return await tx.flows.get(number)
 
     async def latest(self) -> Version | None:
         number = await self.latest_number()
         return await self.get(number) if number else None
 
     async def history(self, limit: int = 500) -> list[Version]:
-        v = version_t.c
-        columns = [c for c in version_t.c if c.name != "files"]
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(select(*columns).order_by(v.number.desc()).limit(limit))).all()
-        return [_version(r, with_files=False) for r in rows]
-
+        async with reading(self.db) as tx:
+            return await tx.flows.history(limit)
     async def publish(self, files: Files, *, kind: str, author: str, author_id: int | None = None, note: str = "",
                       based_on: int | None = None, audit: dict[str, Any] | None = None,
                       number: int | None = None) -> Version:
@@ -170,30 +127,26 @@ class FlowStore:
             raise FlowError(errors(problems))
         for _attempt in range(10):
             try:
-                async with self.db.begin() as conn:
-                    return await self._insert(conn, files, kind=kind, author=author, author_id=author_id,
+                async with transaction(self.db) as tx:
+                    return await self._insert(tx, files, kind=kind, author=author, author_id=author_id,
                                               note=note, based_on=based_on, audit=audit, number=number)
-            except IntegrityError:
+            except DuplicateKey:
                 if number is not None:
                     raise
                 await asyncio.sleep(0.05)  # another process took the number: take the next one
         raise RuntimeError("could not number the new flow version")
 
-    async def _insert(self, conn: AsyncConnection, files: Files, *, kind: str, author: str, author_id: int | None,
-                      note: str, based_on: int | None, audit: dict[str, Any] | None, number: int | None) -> Version:
-        v = version_t.c
+    async def _insert(self, tx: Tx, files: Files, *, kind: str, author: str, author_id: int | None, note: str,
+                      based_on: int | None, audit: dict[str, Any] | None, number: int | None) -> Version:
         if number is None:
-            number = int((await conn.execute(select(func.max(v.number)))).scalar_one() or 0) + 1
-        now = utcnow()
-        await conn.execute(insert(version_t).values(
-            number=number, status=PUBLISHED, kind=kind, files=files, author_id=author_id, author=author[:128],
-            note=note, based_on=based_on, created_at=now))
-        await conn.execute(update(version_t).where(v.number < number, v.status == PUBLISHED).values(status=ARCHIVED))
-        await conn.execute(insert(audit_t).values(at=now, staff_id=author_id, action=f"flows.{kind}", detail={
-            "version": number, "note": note, "author": author, "based_on": based_on, **(audit or {})}))
+            number = await tx.flows.latest_number() + 1
+        version = Version(number=number, status=PUBLISHED, kind=kind, author=author, author_id=author_id, note=note,
+                          based_on=based_on, created_at=utcnow(), files=files)
+        await tx.flows.add_published(version)
+        await tx.audit.add(f"flows.{kind}", {"version": number, "note": note, "author": author, "based_on": based_on,
+                                             **(audit or {})}, version.created_at, staff_id=author_id)
         log.info("flow version %d published (%s by %s): %s", number, kind, author, note)
-        return Version(number=number, status=PUBLISHED, kind=kind, author=author, author_id=author_id, note=note,
-                       based_on=based_on, created_at=now, files=files)
+        return version
 
     async def ensure_initial(self, directory: Path) -> Version | None:
         """On the first start, the flow files become version 1. Returns it, or None when versions exist.
@@ -206,7 +159,7 @@ class FlowStore:
         try:
             return await self.publish(files, kind="initial", author="first start", number=1,
                                       note=f"the files of {directory.name}/ on the first start")
-        except IntegrityError:
+        except DuplicateKey:
             return None  # another process imported them at the same moment
 
     async def serving(self) -> tuple[Version, FlowSet]:
@@ -229,29 +182,19 @@ class FlowStore:
     # -- drafts --------------------------------------------------------------------------------
 
     async def draft(self, staff_id: int) -> Draft | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(select(draft_t).where(draft_t.c.staff_id == staff_id))).first()
-        return Draft(row.staff_id, row.base_version, dict(row.files), row.updated_at) if row else None
+        async with reading(self.db) as tx:
+            return await tx.flows.draft(staff_id)
 
     async def save_draft(self, staff_id: int, base_version: int, files: Files) -> None:
-        d = draft_t.c
-        async with self.db.begin() as conn:
-            done = await conn.execute(update(draft_t).where(d.staff_id == staff_id).values(
-                base_version=base_version, files=files, updated_at=utcnow()))
-            if done.rowcount == 0:
-                await conn.execute(insert(draft_t).values(staff_id=staff_id, base_version=base_version, files=files,
-                                                          updated_at=utcnow()))
+        async with transaction(self.db) as tx:
+            await tx.flows.save_draft(staff_id, base_version, files, utcnow())
 
     async def discard_draft(self, staff_id: int) -> None:
-        async with self.db.begin() as conn:
-            await conn.execute(delete(draft_t).where(draft_t.c.staff_id == staff_id))
+        async with transaction(self.db) as tx:
+            await tx.flows.discard_draft(staff_id)
 
     # -- audit ---------------------------------------------------------------------------------
 
-    async def audit_log(self, limit: int = 500) -> list[Any]:
-        a, s = audit_t.c, staff_t.c
-        async with self.db.connect() as conn:
-            return list((await conn.execute(
-                select(a.id, a.at, a.action, a.detail, a.staff_id, s.login, s.name)
-                .select_from(audit_t.outerjoin(staff_t, s.id == a.staff_id))
-                .order_by(a.id.desc()).limit(limit))).all())
+    async def audit_log(self, limit: int = 500) -> list[Record]:
+        async with reading(self.db) as tx:
+            return await tx.audit.recent(limit)

@@ -11,12 +11,10 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.normalize import fold
 from bot.flows_db.yamledit import EditError, clean_text
-from bot.storage.models import unanswered_question_table as question_t
+from bot.storage import Database, Record, reading, transaction
 
 SIMILAR = 80.0  # rapidfuzz token_set_ratio of the folded texts for "the same question"
 OPEN = "open"
@@ -71,20 +69,15 @@ def group(rows: list[Any], threshold: float = SIMILAR) -> list[Group]:
     return groups
 
 
-async def open_questions(db: AsyncEngine, limit: int = 5000) -> list[Any]:
-    q = question_t.c
-    async with db.connect() as conn:
-        return list((await conn.execute(select(question_t).where(q.status == OPEN)
-                                        .order_by(q.created_at.desc()).limit(limit))).all())
+async def open_questions(db: Database, limit: int = 5000) -> list[Record]:
+    async with reading(db) as tx:
+        return await tx.unanswered.open(limit)
 
 
-async def close(db: AsyncEngine, ids: list[int], status: str, staff_id: int) -> int:
+async def close(db: Database, ids: list[int], status: str, staff_id: int) -> int:
     """Mark questions handled ("added" or "dismissed"); only those still open."""
-    q = question_t.c
-    async with db.begin() as conn:
-        done = await conn.execute(update(question_t).where(q.id.in_(ids), q.status == OPEN)
-                                  .values(status=status, handled_by=staff_id))
-    return int(done.rowcount or 0)
+    async with transaction(db) as tx:
+        return await tx.unanswered.close(ids, status, staff_id)
 
 
 def add_example(node: CommentedMap, lang: str, text: str) -> bool:

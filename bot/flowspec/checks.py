@@ -7,7 +7,7 @@ import string
 from collections import deque
 from pathlib import Path
 
-from bot.core.calculators import CALCULATORS
+from bot.flowspec.calculators import SIGNATURES as CALCULATORS
 from bot.flowspec.loader import load_dir
 from bot.flowspec.model import LANGS, FlowSet, L10n, Node
 from bot.flowspec.problems import FlowError, Problem, did_you_mean
