@@ -379,3 +379,14 @@ def test_did_you_mean_without_a_profile_names_the_question_not_a_variant(flows: 
     chat.send("я из Кыргызстана")
     assert chat.nodes == ["registration.deadline_kg"] and chat.profile.vars["citizenship"] == "kg"
     assert any(n.startswith("registration.deadline_") for n in offered)
+
+
+def test_two_questions_in_one_message_answer_the_first_and_offer_the_second(flows: FlowSet) -> None:
+    chat = Chat(flows, lang="ru", vars={"citizenship": "tj"})
+    chat.send("/menu")
+    chat.send("Как оплатить патент картой? И ещё: сколько дней на регистрацию у таджиков?")
+    assert chat.nodes == ["registration.deadline_tj"] and chat.turn is not None
+    buttons = chat.turn.replies[-1].buttons
+    assert [b.payload for b in buttons][:2] == ["f:yes", "f:no"] and buttons[-1].payload == "m:patent.payment_how"
+    chat.send(payload="m:patent.payment_how")
+    assert chat.nodes == ["patent.payment_how"]  # the citizenship is known: answered at once
