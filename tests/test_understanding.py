@@ -390,3 +390,27 @@ def test_two_questions_in_one_message_answer_the_first_and_offer_the_second(flow
     assert [b.payload for b in buttons][:2] == ["f:yes", "f:no"] and buttons[-1].payload == "m:patent.payment_how"
     chat.send(payload="m:patent.payment_how")
     assert chat.nodes == ["patent.payment_how"]  # the citizenship is known: answered at once
+
+
+@pytest.mark.parametrize(("text", "facts"), [
+    ("мы с Таджикистана", {"citizenship": "tj"}),
+    ("Qozonda ishlayman", {"region": "tatarstan"}),
+    ("я кыргыз, работаю в Питере", {"citizenship": "kg", "region": "spb"}),
+    ("O‘zbekistondan keldim, Moskva viloyatida yashayman", {"citizenship": "uz", "region": "moscow_oblast"}),
+    ("тоҷик ҳастам, дар Маскав кор мекунам", {"citizenship": "tj", "region": "moscow"}),
+    ("Бишкектен келдим, Пермде иштейм", {"citizenship": "kg", "region": "perm"}),
+    ("узбек и таджик вместе снимаем квартиру в Москве и Казани", {}),  # two of each: nothing is clear
+    ("osh yedim", {}),
+])
+def test_citizenship_and_region_in_every_script(text: str, facts: dict[str, str]) -> None:
+    from bot.core.normalize import skeleton
+    from bot.core.understanding.profile import said
+
+    assert said(skeleton(text)) == facts
+
+
+def test_new_uzbek_latin_and_turkish_keyboards_meet_the_usual_spelling() -> None:
+    from bot.core.normalize import skeleton
+
+    assert skeleton("Patentni qança tóleyman, çek kerakmi? Iş joyim") == \
+        skeleton("Patentni qancha toʻleyman, chek kerakmi? Ish joyim")
