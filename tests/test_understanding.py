@@ -221,7 +221,8 @@ def test_look_alikes_that_are_not_ours(understanding: Understanding, flows: Flow
     chat = Chat(flows, lang="ru")
     chat.send("/menu")
     chat.send(text)
-    assert chat.nodes == ["main.not_ours", "main.menu"] and chat.turn and chat.turn.unanswered is None
+    assert chat.nodes == ["main.not_ours", "main.menu"] and chat.turn and chat.turn.unanswered is not None
+    assert chat.turn.unanswered.topic == "out_of_scope"  # kept for the editors, marked as not ours
     assert not any(b.payload.startswith("m:") for r in chat.turn.replies for b in r.buttons)  # no guesses
 
 

@@ -503,7 +503,12 @@ class _Run:
         analysis = self.e.understanding.analyse(text, prior=self.p.lang, profile=self.known())
         self._analysis = analysis
         if analysis.action == "none" and analysis.topic == "out_of_scope" and analysis.node and not inside_ask:
-            self.pick_answer(analysis.node)  # a look-alike that is not ours: say so plainly, then the menu
+            # a look-alike that is not ours: say so plainly, then the menu; the editors still see it
+            guess = analysis.lang
+            self.turn.unanswered = UnansweredQuestion(
+                text=text, lang=guess.lang if guess else None, script=guess.script if guess else None,
+                topic=analysis.topic, node=analysis.node, confidence=round(analysis.confidence, 3))
+            self.pick_answer(analysis.node)
             return True
         if analysis.action == "none" or (inside_ask and analysis.action == "clarify"):
             return False
