@@ -221,7 +221,8 @@ def test_look_alikes_that_are_not_ours(understanding: Understanding, flows: Flow
     chat = Chat(flows, lang="ru")
     chat.send("/menu")
     chat.send(text)
-    assert chat.nodes == ["main.not_ours", "main.menu"] and chat.turn and chat.turn.unanswered is None
+    assert chat.nodes == ["main.not_ours", "main.menu"] and chat.turn and chat.turn.unanswered is not None
+    assert chat.turn.unanswered.topic == "out_of_scope"  # kept for the editors, marked as not ours
     assert not any(b.payload.startswith("m:") for r in chat.turn.replies for b in r.buttons)  # no guesses
 
 
@@ -379,3 +380,38 @@ def test_did_you_mean_without_a_profile_names_the_question_not_a_variant(flows: 
     chat.send("я из Кыргызстана")
     assert chat.nodes == ["registration.deadline_kg"] and chat.profile.vars["citizenship"] == "kg"
     assert any(n.startswith("registration.deadline_") for n in offered)
+
+
+def test_two_questions_in_one_message_answer_the_first_and_offer_the_second(flows: FlowSet) -> None:
+    chat = Chat(flows, lang="ru", vars={"citizenship": "tj"})
+    chat.send("/menu")
+    chat.send("Как оплатить патент картой? И ещё: сколько дней на регистрацию у таджиков?")
+    assert chat.nodes == ["registration.deadline_tj"] and chat.turn is not None
+    buttons = chat.turn.replies[-1].buttons
+    assert [b.payload for b in buttons][:2] == ["f:yes", "f:no"] and buttons[-1].payload == "m:patent.payment_how"
+    chat.send(payload="m:patent.payment_how")
+    assert chat.nodes == ["patent.payment_how"]  # the citizenship is known: answered at once
+
+
+@pytest.mark.parametrize(("text", "facts"), [
+    ("мы с Таджикистана", {"citizenship": "tj"}),
+    ("Qozonda ishlayman", {"region": "tatarstan"}),
+    ("я кыргыз, работаю в Питере", {"citizenship": "kg", "region": "spb"}),
+    ("O‘zbekistondan keldim, Moskva viloyatida yashayman", {"citizenship": "uz", "region": "moscow_oblast"}),
+    ("тоҷик ҳастам, дар Маскав кор мекунам", {"citizenship": "tj", "region": "moscow"}),
+    ("Бишкектен келдим, Пермде иштейм", {"citizenship": "kg", "region": "perm"}),
+    ("узбек и таджик вместе снимаем квартиру в Москве и Казани", {}),  # two of each: nothing is clear
+    ("osh yedim", {}),
+])
+def test_citizenship_and_region_in_every_script(text: str, facts: dict[str, str]) -> None:
+    from bot.core.normalize import skeleton
+    from bot.core.understanding.profile import said
+
+    assert said(skeleton(text)) == facts
+
+
+def test_new_uzbek_latin_and_turkish_keyboards_meet_the_usual_spelling() -> None:
+    from bot.core.normalize import skeleton
+
+    assert skeleton("Patentni qança tóleyman, çek kerakmi? Iş joyim") == \
+        skeleton("Patentni qancha toʻleyman, chek kerakmi? Ish joyim")

@@ -355,7 +355,7 @@ class _Run:
         if kind == "l" and rest in LANG_CHOICES:
             self.switch_language(rest)
             return
-        if kind == "m" and self.s.wait == "clarify" and rest in self.s.vars.get(CLARIFY_KEY, []):
+        if kind == "m" and self.s.wait in ("clarify", "feedback") and rest in self.s.vars.get(CLARIFY_KEY, []):
             self.pick_answer(rest)
             return
         if kind == "o":
@@ -503,7 +503,12 @@ class _Run:
         analysis = self.e.understanding.analyse(text, prior=self.p.lang, profile=self.known())
         self._analysis = analysis
         if analysis.action == "none" and analysis.topic == "out_of_scope" and analysis.node and not inside_ask:
-            self.pick_answer(analysis.node)  # a look-alike that is not ours: say so plainly, then the menu
+            # a look-alike that is not ours: say so plainly, then the menu; the editors still see it
+            guess = analysis.lang
+            self.turn.unanswered = UnansweredQuestion(
+                text=text, lang=guess.lang if guess else None, script=guess.script if guess else None,
+                topic=analysis.topic, node=analysis.node, confidence=round(analysis.confidence, 3))
+            self.pick_answer(analysis.node)
             return True
         if analysis.action == "none" or (inside_ask and analysis.action == "clarify"):
             return False
@@ -524,6 +529,15 @@ class _Run:
             self.escalate(analysis.urgent)
         elif analysis.action in ("answer", "handoff") and analysis.node:
             self.pick_answer(analysis.want or analysis.node)
+            if analysis.also and self.s.wait == "feedback" and self.turn.replies:
+                # a second question in the same message: one more button under "Did this help?"
+                last = self.turn.replies[-1]
+                label = self.title(analysis.also)
+                if self.p.lang == "uz" and self.p.script == "Cyrl":
+                    label = uz_latin_to_cyrillic(label)
+                button = Button(label, f"m:{analysis.also}")
+                self.turn.replies[-1] = dataclasses.replace(last, buttons=(*last.buttons, button))
+                self.s.vars[CLARIFY_KEY] = [analysis.also]
         elif analysis.action == "clarify":
             self.clarify(analysis.options)
 

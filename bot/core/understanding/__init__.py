@@ -48,6 +48,7 @@ class Analysis:
     want: str | None = None  # with `asks`: the answer to give once it is known (resolved again then)
     facts: Mapping[str, str] = field(default_factory=dict)  # citizenship/region said in the message, used
     entered: tuple[str, ...] = ()  # for clarify: what each option enters for this person (an ask first)
+    also: str | None = None  # answer: a second question asked in the same message, offered after the first
 
 
 class Understanding:
@@ -144,7 +145,7 @@ class Understanding:
     def decide(self, text: str, skel: str, lang: LangGuess | None, profile: Mapping[str, str]) -> Analysis:
         """The FAQ decision: answer, "did you mean", or nothing; the answers are the ones for this person
         (the citizenship and region saved, or said in the message, or asked for first)."""
-        ranked = self.rank(text, skel)
+        ranked, firsts = self._rank(text, skel)
         if not ranked:
             return Analysis(text, skel, lang, None, "none", None, None, 0.0)
         top = tuple(ranked[:5])
@@ -180,8 +181,9 @@ class Understanding:
         one_word = len(skel.split()) < th.ANSWER_MIN_WORDS  # "патент": a topic, not yet a question
         if not one_word and (score >= sure or (score >= answer and leads)):
             action = "handoff" if resolution.asks is None and self.escalates(resolution.node) else "answer"
+            also = self._second(firsts, key, known, answer) if action == "answer" else None
             return Analysis(text, skel, lang, None, action, resolution.node, topic, score, ranked=top,
-                            asks=resolution.asks, want=resolution.want, facts=facts)
+                            asks=resolution.asks, want=resolution.want, facts=facts, also=also)
         if score >= clarify:
             floor = 0.0 if one_word else max(clarify, score * th.CLARIFY_SPREAD)  # a topic: its best answers
             ours = [(k, s, r) for k, s, r in questions if self.topic_of(k) != OUT_OF_SCOPE]
@@ -196,16 +198,35 @@ class Understanding:
     def rank(self, text: str, skel: str) -> list[tuple[str, float]]:
         """Answers by score for the whole message and, in a long one, for each of its sentences: the
         question is often one sentence after a story ("...I came in March. How many days do I have?")."""
+        return self._rank(text, skel)[0]
+
+    def _rank(self, text: str, skel: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The ranking, and the best answer of each sentence of a long message (first sentence first)."""
         index = self.index
         ranked = index.rank(skel) if skel else []
         parts = [p for p in (skeleton(s) for s in _SENTENCES.split(text)) if len(p.split()) >= th.PART_MIN_WORDS]
         if len(parts) < 2 or not ranked:
-            return ranked
+            return ranked, []
         scores = dict(ranked)
+        firsts = []
         for part in parts[-th.PARTS:]:
-            for key, score in index.rank(part):
+            ranked_part = index.rank(part)
+            if ranked_part:
+                firsts.append(ranked_part[0])
+            for key, score in ranked_part:
                 scores[key] = max(scores.get(key, 0.0), score * th.PART_WEIGHT)
-        return sorted(scores.items(), key=lambda kv: -kv[1])
+        return sorted(scores.items(), key=lambda kv: -kv[1]), firsts
+
+    def _second(self, firsts: list[tuple[str, float]], answered: str, known: Mapping[str, str],
+                threshold: float) -> str | None:
+        """A second question in the same message (another sentence, another topic, as sure as an
+        answer): offered after the first one is answered."""
+        for key, score in firsts:
+            topic = self.topic_of(key)
+            if score >= threshold and topic not in (self.topic_of(answered), OUT_OF_SCOPE):
+                resolution = self.variants.resolve(key, known)
+                return resolution.want or resolution.node
+        return None
 
     def topic_of(self, key: str) -> str | None:
         return self.flows.node(key).topic if self.flows.has(key) else None

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from bot.core.normalize import skeleton
 from bot.core.understanding.matcher import Entry, char_features, stem
 
-EPOCHS = 12
+EPOCHS = 8
 RATE = 4.0
 L2 = 1e-5
 WORD_WEIGHT = 1.0  # word stems weigh more than any one character n-gram

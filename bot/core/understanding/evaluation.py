@@ -36,6 +36,7 @@ def as_json(u: Understanding, a: Analysis) -> dict[str, Any]:
         **({"urgent": a.urgent.category} if a.urgent else {}),
         **({"asks": a.asks, "want": a.want} if a.asks else {}),
         **({"said": dict(a.facts)} if a.facts else {}),
+        **({"also": a.also} if a.also else {}),
     }
 
 

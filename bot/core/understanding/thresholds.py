@@ -1,19 +1,39 @@
 """Every threshold of free-text understanding, in one place.
 
-How they were set (2026-11-22, flows as committed then): the best-answer score of every question of
-shared/eval/questions-dev.tsv was printed with the runner-up's and with whether the best answer was
-right, next to 20 out-of-scope questions written for the purpose (weather, tickets, jokes, shops):
-- right answers scored 0.10-0.47 (median about 0.25); out-of-scope questions 0.01-0.22 (median 0.10);
-- ANSWER (0.22) is about where wrong answers and out-of-scope questions stop; with the margins
-  (MARGIN 0.15 relative to another topic, SIBLING_MARGIN 0.08 to an answer on the same topic) no
-  out-of-scope question is answered and about 3 in 4 right answers are given confidently; the rest
-  become "did you mean", where the right answer was first in all but a few cases;
-- CLARIFY (0.12) keeps the lowest right answers (typed without spaces or with rare words) as a
-  "did you mean" rather than nothing; below it only the editors see a topic guess (TOPIC_GUESS).
+Measured 2026-12-07 (flows as committed on branch `engine`; `hotline eval` on shared/eval; CPU time
+with time.process_time on a 2-core machine at load average ~10, so absolute times are pessimistic).
+Two ways of matching were compared side by side, with the same normalisation, the same question
+groups (variants of one answer by citizenship/region are one question), the same sentence-by-sentence
+reading of long messages and the same "not ours" examples (main.not_ours):
+
+                          questions-dev-2 (200)                      questions-dev (90)     start-up  p99/q  RSS
+                          topic  confident  oos answ. offered  lang  topic  confident oos   (CPU)     (CPU)
+  start of the day        73.0%  37.9%      1/18      8/18     100%  95.6%  81.4%     0/4   ~2.5 s    -      82 MB
+  A index, ANSWER .22     75.5%  42.9%      1/18      4/18     100%  95.6%  81.4%     0/4   2.66 s    9.8ms  82 MB
+  A index, ANSWER .15     75.0%  62.1%      3/18      2/18     100%  95.6%  88.4%     0/4
+  B linear, ANSWER .35    77.5%  69.2%      2/18      1/18     100%  95.6%  89.5%     0/4   2.76 s    5.8ms  73 MB
+  B linear, ANSWER .45    77.0%  64.3%      2/18      1/18
+  B linear, ANSWER .55    75.5%  59.3%      3/18      4/18
+
+A = matcher.FaqIndex (TF-IDF over character 3-5-grams and word stems, rapidfuzz for unknown words,
+nearest example mixed with the whole answer, cosine); B = classifier.LinearIndex (logistic regression
+over the same features, trained at start-up by SGD, 8 epochs, numpy only; scores are probabilities).
+B is kept (METHOD): more confident right answers at the same out-of-scope rate, faster per question,
+less memory, no rapidfuzz on the hot path; its training costs ~1 s of the start-up (the rest is the
+language model). B is weaker than A on health_hiv_tb rows today (5/9 vs 8/9); more examples help it.
+The urgent and "a person" decisions (urgent.py) come before either and are not part of this table
+(handoff_needed escalated: 60.0% -> 63.3% on dev-2, 100% on dev).
+
+- LINEAR_ANSWER 0.35 with MARGIN 0.15: the lowest probability at which out-of-scope rows stay where
+  they were with higher thresholds (2/18); LINEAR_SURE 0.8 answers whatever the margins;
+- LINEAR_CLARIFY 0.2: below it a "did you mean" list was mostly wrong guesses; offered topics 1/18;
+- ANSWER_MIN_WORDS 2: one word ("патент") is a topic: its best answers are offered, never one answer;
+- PART_WEIGHT 0.8: a sentence of a long message counts 0.8 of its own score (1.0 let a story's first
+  sentence win over the question at its end);
 - LANG_SET / LANG_SWITCH: margins of the language detector on the same set (every row of it was
   detected right with margin >= 0.9 except one-word messages, which stay below 0.8).
 `hotline eval FILE.tsv` prints the figures these thresholds give; re-measure after large changes to
-the examples.
+the examples (METHOD = "index" restores A with its own thresholds ANSWER, SURE, CLARIFY).
 """
 
 from __future__ import annotations
