@@ -8,6 +8,7 @@ from collections import deque
 from pathlib import Path
 
 from bot.core.calculators import CALCULATORS
+from bot.core.understanding.urgent import UNSURE_NODE
 from bot.flowspec.loader import load_dir
 from bot.flowspec.model import LANGS, FlowSet, L10n, Node
 from bot.flowspec.problems import FlowError, Problem, did_you_mean
@@ -240,7 +241,9 @@ class Checker:
     def check_reachable(self) -> None:
         s = self.fs.settings
         start = [k for k in (s.entry, s.language_picker, s.mediator) if self.fs.has(k)]
-        seen = self.reachable(start)
+        # typed text reaches an answer with example questions, and the "a person now?" question
+        typed = [n.key for n in self.fs.nodes() if (n.type == "answer" and n.examples) or n.key == UNSURE_NODE]
+        seen = self.reachable(start + typed if start else start)
         for node in self.fs.nodes():
             if node.key not in seen and start:
                 self.err(node, None, "unreachable from the main menu", warning=True)
