@@ -53,3 +53,7 @@ WINDOW_CHANNELS = frozenset(name for name, c in CHANNELS.items() if c.reply_wind
 def mask(user: str) -> str:
     """A channel user id fit for logs: phone numbers and chat ids keep only their last 3 characters."""
     return ("*" * max(len(user) - 3, 0)) + user[-3:] if len(user) > 3 else "***"
+
+
+# the one question asked when a typed message may be urgent ("a person now?"); typed text reaches it
+UNSURE_NODE = "urgent.ask"

@@ -12,6 +12,7 @@ from bot.flowspec.loader import load_dir
 from bot.flowspec.model import LANGS, FlowSet, L10n, Node
 from bot.flowspec.problems import FlowError, Problem, did_you_mean
 from bot.flowspec.taxonomy import topics
+from bot.vocabulary import UNSURE_NODE
 
 MAX_TEXT = 1600  # WhatsApp's limit for one message; Telegram's (4,096) is larger
 BUILTIN_VARS = frozenset({"language"})
@@ -240,8 +241,9 @@ class Checker:
     def check_reachable(self) -> None:
         s = self.fs.settings
         start = [k for k in (s.entry, s.language_picker, s.mediator) if self.fs.has(k)]
-        # answers with examples are reached by typed questions too (e.g. main.not_ours, for look-alikes)
-        typed = [n.key for n in self.fs.nodes() if n.type == "answer" and n.examples]
+        # typed text reaches an answer with example questions (e.g. main.not_ours, for look-alikes), and
+        # the "a person now?" question asked when a message may be urgent
+        typed = [n.key for n in self.fs.nodes() if (n.type == "answer" and n.examples) or n.key == UNSURE_NODE]
         seen = self.reachable(start + typed) if start else set()
         for node in self.fs.nodes():
             if node.key not in seen and start:

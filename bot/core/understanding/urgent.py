@@ -167,7 +167,7 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                         r"skor|tez erdam|tez jardam|taččili|bolnic|kasalxon|bemorxon|oruukan|pomog|jardam|erdam|"
                         r"kumak"],
      r"kuidi pul|pul kuidi|tolov|patent|akča kuidu|pul\w* kui|suxtani|\bsuxt\b|suxtgiri|ekilg|benzin"),
-    ("medical", [_CHILD, _HIGH_FEVER], r"\b(39|40|41)\b (den|kun|rub|so|sum|ming|min|tis|ta\b|dnei|ruble)"),
+    ("medical", [_HIGH_FEVER, _CHILD], r"\b(39|40|41)\b (den|kun|rub|so|sum|ming|min|tis|ta\b|dnei|ruble)"),
     ("medical", [_PREGNANT, _BLEED], r"analiz|sda(t|ču)|topšir"),
     ("medical", [_PREGNANT, r"sxvatk|skvatk|vod\w* otoš|otoš\w* vod|rojaiu|rojaet|tolgok|tolgog|tolgat"], None),
     ("medical", [_PREGNANT, _PREG_ALARM], r"platn|bespl|stoit|skolko|kanča|kančalik|čand|narx|bao|polis|dms|oms|"
@@ -251,7 +251,6 @@ _WAGE_PROBLEM_SOURCE = (
 
 # Not sure it is urgent: a cry for help about a situation of the kinds above, no rule certain. The migrant
 # is asked one question ("do you need a person now?") instead of being shown a list of topics.
-UNSURE_NODE = "urgent.ask"
 _CRY = (r"spasit|\bsos\b|\bsroč\w* pomo|pomog\w* sroč|pomoš\w* sroč|sroč\w* pomoš|karaul|\bbeda\b|"
         r"kutkar|erdam bering (tez|sroč|iltimos tez)|tezda erdam|"
         r"nijot dixed|madad kuned|zud kumak|kumak kuned zud|"
@@ -296,5 +295,5 @@ _TROUBLE_RE = _compile(_TROUBLE)
 
 
 def maybe_urgent(skel: str) -> bool:
-    """A cry for help about a situation that may be urgent, when no rule is sure (ask, don't guess)."""
-    return bool(_CRY_RE.search(skel) and _TROUBLE_RE.search(skel)) and urgent(skel) is None
+    """A cry for help about a situation that may be urgent (asked when `urgent` found nothing sure)."""
+    return bool(_CRY_RE.search(skel) and _TROUBLE_RE.search(skel))
