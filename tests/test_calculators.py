@@ -79,6 +79,13 @@ def test_registration_weekend_arrival_starts_on_monday() -> None:
     assert result["registration_due"] == D(2026, 3, 17)
 
 
+def test_registration_deadline_for_kazakhstan_armenia_belarus_is_the_eaeu_one() -> None:
+    """Citizens of Kazakhstan, Armenia and Belarus ("eaeu") have the EAEU term, like Kyrgyzstan, not 7 working days."""
+    eaeu = registration_deadline(citizenship="eaeu", arrival_date=D(2026, 3, 2), today=D(2026, 3, 5))
+    assert eaeu == registration_deadline(citizenship="kg", arrival_date=D(2026, 3, 2), today=D(2026, 3, 5))
+    assert eaeu["registration_rule"] == Phrase("%(num)d day", "%(num)d days", 30)
+
+
 def test_registration_overdue() -> None:
     result = registration_deadline(citizenship="uz", arrival_date=D(2026, 3, 2), today=D(2026, 3, 17))
     assert result["registration_status"] == "overdue" and result["days_left"] == -1

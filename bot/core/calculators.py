@@ -94,6 +94,7 @@ _REGISTRATION_RULES: dict[str, tuple[int, bool]] = {
     "uz": (15, False),
     "tj": (15, False),
     "kg": (30, False),
+    "eaeu": (30, False),  # Kazakhstan, Armenia, Belarus (EAEU, like Kyrgyzstan)
     "other": (7, True),
 }
 

@@ -18,7 +18,7 @@ MAX_TEXT = 1600  # WhatsApp's limit for one message; Telegram's (4,096) is large
 BUILTIN_VARS = frozenset({"language"})
 # Values the shared choice variables take; switches on them are checked against these.
 KNOWN_VALUES = {
-    "citizenship": ("uz", "tj", "kg", "other"),
+    "citizenship": ("uz", "tj", "kg", "eaeu", "other"),  # eaeu: Kazakhstan, Armenia, Belarus
     "region": ("moscow", "moscow_oblast", "spb", "tatarstan", "perm", "other"),
 }
 

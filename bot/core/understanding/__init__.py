@@ -21,9 +21,10 @@ from bot.core.understanding.langid import LangGuess, LanguageDetector, flow_text
 from bot.core.understanding.matcher import Entry, FaqIndex
 from bot.core.understanding.person import person_request
 from bot.core.understanding.profile import said
-from bot.core.understanding.urgent import UNSURE_NODE, Urgent, maybe_urgent, urgent
+from bot.core.understanding.urgent import Urgent, maybe_urgent, urgent
 from bot.core.understanding.variants import Resolution, Variants
 from bot.flowspec.model import FlowSet, Node
+from bot.vocabulary import UNSURE_NODE
 
 __all__ = ["Analysis", "LangGuess", "Resolution", "Understanding", "Urgent"]
 
