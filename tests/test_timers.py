@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.events import EventBus
 from bot.i18n import Catalogs
 from bot.service import ConversationService
+from bot.storage import transaction
 from bot.storage.db import create_engine
 from handoff import texts as t
 from handoff.service import HandoffService
@@ -199,9 +200,9 @@ async def test_concurrent_ticks_fire_each_timer_once(db: AsyncEngine, db_url: st
                                                      heard: list[dict[str, Any]]) -> None:
     """Two workers (each with its own engine, as two processes would have) tick at the same moment."""
     convs = [await waiting(db, since=clock(), lang="ru") for _ in range(30)]
-    async with db.begin() as conn:
+    async with transaction(db) as tx:
         for conv in convs:
-            await handoff.schedule(conn, "sla", conv, clock() + SLA)
+            await tx.timers.schedule("sla", conv, clock() + SLA)
     other = create_engine(db_url)
     try:
         handoff2 = HandoffService(other, handoff.texts, handoff.events, handoff.policy, clock=clock)
