@@ -9,8 +9,9 @@ import pytest
 from bot.core.normalize import skeleton
 from bot.core.understanding import Understanding
 from bot.core.understanding.person import wants_person
-from bot.core.understanding.urgent import UNSURE_NODE, maybe_urgent, urgent
+from bot.core.understanding.urgent import maybe_urgent, urgent
 from bot.flowspec import FlowSet
+from bot.vocabulary import UNSURE_NODE
 
 MEDICAL = [
     # ru, and Russian in Latin letters

@@ -502,6 +502,8 @@ class _Run:
             return False
         analysis = self.e.understanding.analyse(text, prior=self.p.lang, profile=self.known())
         self._analysis = analysis
+        if inside_ask and analysis.urgent is None and len(_LETTERS.findall(text)) < 3:
+            return False  # "two months" to "how many months?" is a wrong answer, not a new question
         if analysis.action == "none" and analysis.topic == "out_of_scope" and analysis.node and not inside_ask:
             # a look-alike that is not ours: say so plainly, then the menu; the editors still see it
             guess = analysis.lang

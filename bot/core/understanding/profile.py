@@ -1,6 +1,6 @@
 """Citizenship and region said inside a message ("мы с Таджикистана", "Qozonda ishlayman", "я кыргыз",
 "в Питере"), over the matching skeleton (`bot.core.normalize.skeleton`), so one pattern covers every
-language and script. Values are the ones the flows' contact questions save (`citizenship`: uz tj kg,
+language and script. Values are the ones the flows' contact questions save (`citizenship`: uz tj kg eaeu,
 `region`: moscow moscow_oblast spb tatarstan perm).
 
 Only a clear statement counts: a message naming two citizenships or two regions says nothing about
@@ -18,6 +18,9 @@ _CITIZENSHIP = {
           r"istaravšan|pendjikent|panjakent|pančakent|badaxšan|badaxšon|rašt)",
     "kg": r"\b(kirgiz|kirgis|kirgiš|kirgzst|biškek|oštan|ošton|ošdan|iz oša|s oša|džalal|jalal|čui|karakol|talas|"
           r"batken|naryn|narin)",
+    # the other EAEU states: no patent, 30 days for registration, like Kyrgyzstan
+    "eaeu": r"\b(kazax|kazakst|kazaks\b|kozog|kozok|kazok|almat|astana|armeni|armian|armanist|erevan|belarus|"
+            r"belorus|minsk)",
 }
 # Moscow oblast before Moscow: "Подмосковье", "Московская область", "Moskva viloyati", "вилояти Маскав"
 _OBLAST = r"\b(podmoskov\w*|moskovsk\w* obl\w*|mosobl\w*|mo?skva?\w* (viloiat|oblus|oblast)\w*|viloiati maskav\w*)"
