@@ -26,7 +26,6 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "trafficking": ("urgent.passport",),
     "expulsion": ("urgent.expulsion",),
     "wages": ("urgent.wages",),
-    "legal": ("main.mediator",),  # residence permits and the like: a person, not the bot
 }
 
 # -- concepts: stems in skeleton form, per language, combined below as (situation AND cue) -----------------
@@ -234,7 +233,6 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                    r"(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)\w* .{0,25}deport"], None),
     ("expulsion", [r"zapret\w* (na )?v[e]?ezd"], r"(proverit|tekšir|sanč|tekšer|uzna)\w* .{0,30}zapret|zaranee"),
     # -- residence permits, long overstay: questions the bot must not answer alone
-    ("legal", [r"\brvp\b|\bvnj\b|vid na jitel|razrešeni\w* na vremen|vremenn\w* projiv"], None),
     # -- wages not paid
     ("wages", [r"zarplat|zarabotn|\bzp\b|polučk|\bden(gi|eg)|\bpul|maoš|oilik|iš xak|aili[kg]|\bakim|"
                r"emgek ak|muzd|\bakča|ne plat(it|iat)\b|za rabotu ne|zaplat\w* za rabot"],
