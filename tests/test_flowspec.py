@@ -61,7 +61,7 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
     ("yes is not a boolean", "patent.yaml", "    feedback: false\n", "    feedback: no\n",
      ["patent.yaml > late > feedback: must be true or false"]),
     ("too many options", "main.yaml", "      - {label: {ru: Человек",
-     "".join(f"      - {{label: {{ru: a{i}, uz: a, tg: a, ky: a}}, next: menu}}\n" for i in range(10))
+     "".join(f"      - {{label: {{ru: a{i}, uz: a{i}, tg: a{i}, ky: a{i}}}, next: menu}}\n" for i in range(10))
      + "      - {label: {ru: Человек",
      ["main.yaml > menu > options: has 12 options; at most 10"]),
     ("text too long for WhatsApp", "main.yaml", "text: {ru: Передаю человеку,",

@@ -1,0 +1,98 @@
+"""The line that ends a sourced answer: when a person last checked it and against what.
+
+"Проверено: 5 марта 2026 · Источник: 115-ФЗ, ст. 13.3" - one short line in the migrant's language
+(the words come from the catalogs, the date from Babel). `hotline flows check` counts it into the
+1,600 characters of a WhatsApp message, so the check and the engine build it with the same function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from babel.dates import format_date
+
+from bot.core.texts import N_, Texts
+from bot.flowspec.model import Node
+
+T_CHECKED = N_("Checked: %(date)s · Source: %(source)s")
+SEPARATOR = "\n\n"
+MAX_SOURCE = 60  # characters of the source shown; the full list stays in the flow file
+
+# Citations written in English in the flow files, shown in their official Russian short form: the
+# form a migrant can show at the MVD or quote to a lawyer, whatever language the answer is in.
+_CITATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Tax Code art\. ([\d.]+)"), "НК РФ, ст. {0}"),
+    (re.compile(r"KoAP art\. ([\d.]+)"), "КоАП РФ, ст. {0}"),
+    (re.compile(r"Labour Code art\. ([\d.]+)"), "ТК РФ, ст. {0}"),
+    (re.compile(r"Criminal Code art\. ([\d.]+)"), "УК РФ, ст. {0}"),
+    (re.compile(r"EAEU Treaty(?: of [\d.]+)? art\. (\d+)"), "Договор о ЕАЭС, ст. {0}"),
+    (re.compile(r"Minzdrav Order No\. (\d+)n"), "приказ Минздрава № {0}н"),
+    (re.compile(r"UMVD (?:of )?Tula"), "УМВД по Тульской обл."),
+    (re.compile(r"(?:Federal Laws? )?(\d+)-FZ(?: of [\d.]+)? art\. ([\d.]+)"), "{0}-ФЗ, ст. {1}"),
+    (re.compile(r"(?:Federal Laws? )?(\d+)-FZ"), "{0}-ФЗ"),
+)
+_DOMAIN = re.compile(r"\b((?:[a-z0-9-]+\.)+(?:ru|рф|tj|kg|uz|com|org|net|info|media|az))\b", re.IGNORECASE)
+
+
+def shown_source(sources: list[str]) -> str:
+    """A short display form of the first source: a law's or body's official short name when the
+    source cites one, else the website it is from, else its opening words."""
+    if not sources:
+        return ""
+    first = sources[0]
+    for pattern, form in _CITATIONS:
+        match = pattern.search(first)
+        if match:
+            return form.format(*match.groups())
+    domain = _DOMAIN.search(first)
+    if domain:
+        return domain.group(1).removeprefix("www.")
+    head = re.split(r" \(|: |; ", first, maxsplit=1)[0].strip()
+    if len(head) > MAX_SOURCE:
+        head = head[:MAX_SOURCE - 1].rsplit(" ", 1)[0] + "…"
+    return head
+
+
+def footer(node: Node, lang: str, texts: Texts) -> str:
+    """The checked/source line of an answer, with its separator; "" when the answer names no sources
+    or no review date."""
+    if node.type != "answer" or not node.sources or node.reviewed is None:
+        return ""
+    date = format_date(node.reviewed, "d MMMM y", locale=lang)
+    line = texts.gettext(lang, T_CHECKED) % {"date": date, "source": shown_source(node.sources)}
+    return SEPARATOR + line
+
+
+def with_footer(text: str, node: Node, lang: str, texts: Texts) -> str:
+    """An answer's text as the migrant sees it: the text, then its checked/source line."""
+    return text + footer(node, lang, texts) if text else text
+
+
+def dates_in(source: str) -> list[dt.date]:
+    """The dates written in a source (2026-03-05, 05.03.2026, 5 Mar 2026; a bare year in brackets or
+    after a comma counts as its last day): what can be told of how new it is."""
+    found: list[dt.date] = []
+    for y, m, d in re.findall(r"\b(\d{4})-(\d{2})-(\d{2})\b", source):
+        found.extend(_date(int(y), int(m), int(d)))
+    for d, m, y in re.findall(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b", source):
+        found.extend(_date(int(y), int(m), int(d)))
+    for d, mon, y in re.findall(r"\b(\d{1,2}) ([A-Z][a-z]{2})[a-z]* (\d{4})\b", source):
+        if mon in _MONTHS:
+            found.extend(_date(int(y), _MONTHS.index(mon) + 1, int(d)))
+    for y, m in re.findall(r"\b(\d{4})-(\d{2})\)", source):
+        found.extend(_date(int(y), int(m), 28))
+    if not found:
+        for y in re.findall(r"[(,] ?(?:[^(),]*\b)?((?:19|20)\d{2})\)", source):
+            found.extend(_date(int(y), 12, 31))
+    return found
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date(y: int, m: int, d: int) -> list[dt.date]:
+    try:
+        return [dt.date(y, m, d)]
+    except ValueError:
+        return []
