@@ -17,6 +17,10 @@ from bot.flowspec.model import Node
 
 T_CHECKED = N_("Checked: %(date)s · Source: %(source)s")
 SEPARATOR = "\n\n"
+# Topics whose answers carry no checked/source line and need no sources: not a hotline question, and
+# "a person now" (what to do this minute, then a mediator: the facts are the mediator's). Every other
+# topic is legal, medical or practical advice that a person checks against sources.
+UNSOURCED_TOPICS = frozenset({None, "out_of_scope", "handoff_needed"})
 MAX_SOURCE = 60  # characters of the source shown; the full list stays in the flow file
 
 # Citations written in English in the flow files, shown in their official Russian short form: the
@@ -29,6 +33,10 @@ _CITATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"EAEU Treaty(?: of [\d.]+)? art\. (\d+)"), "Договор о ЕАЭС, ст. {0}"),
     (re.compile(r"Minzdrav Order No\. (\d+)n"), "приказ Минздрава № {0}н"),
     (re.compile(r"UMVD (?:of )?Tula"), "УМВД по Тульской обл."),
+    (re.compile(r"RU–UZ agreement"), "соглашение России и Узбекистана"),
+    (re.compile(r"RU–TJ agreement"), "соглашение России и Таджикистана"),
+    (re.compile(r"CIS Agreement of ([\d.]+)"), "соглашение СНГ от {0}"),
+    (re.compile(r"Government Decree No\. (\d+)"), "постановление Правительства РФ № {0}"),
     (re.compile(r"(?:Federal Laws? )?(\d+)-FZ(?: of [\d.]+)? art\. ([\d.]+)"), "{0}-ФЗ, ст. {1}"),
     (re.compile(r"(?:Federal Laws? )?(\d+)-FZ"), "{0}-ФЗ"),
 )
@@ -36,15 +44,17 @@ _DOMAIN = re.compile(r"\b((?:[a-z0-9-]+\.)+(?:ru|рф|tj|kg|uz|com|org|net|info|
 
 
 def shown_source(sources: list[str]) -> str:
-    """A short display form of the first source: a law's or body's official short name when the
-    source cites one, else the website it is from, else its opening words."""
+    """A short display form of the sources: the official short name of a law or body the first source
+    cites, else one a later source cites, else the website the first is from, else its opening words."""
     if not sources:
         return ""
     first = sources[0]
-    for pattern, form in _CITATIONS:
-        match = pattern.search(first)
-        if match:
-            return form.format(*match.groups())
+    for source in sources:
+        # the citation written first in the source; on a tie the more specific pattern (listed first)
+        found = [(m.start(), i, m) for i, (pattern, _) in enumerate(_CITATIONS) if (m := pattern.search(source))]
+        if found:
+            _, i, match = min(found, key=lambda f: (f[0], f[1]))
+            return _CITATIONS[i][1].format(*match.groups())
     domain = _DOMAIN.search(first)
     if domain:
         return domain.group(1).removeprefix("www.")
@@ -57,7 +67,7 @@ def shown_source(sources: list[str]) -> str:
 def footer(node: Node, lang: str, texts: Texts) -> str:
     """The checked/source line of an answer, with its separator; "" when the answer names no sources
     or no review date."""
-    if node.type != "answer" or not node.sources or node.reviewed is None:
+    if node.type != "answer" or node.topic in UNSOURCED_TOPICS or not node.sources or node.reviewed is None:
         return ""
     date = format_date(node.reviewed, "d MMMM y", locale=lang)
     line = texts.gettext(lang, T_CHECKED) % {"date": date, "source": shown_source(node.sources)}

@@ -19,9 +19,6 @@ from bot.flowspec.problems import FlowError, Problem, did_you_mean
 from bot.flowspec.taxonomy import topics
 
 MAX_TEXT = 1600  # WhatsApp's limit for one message; Telegram's (4,096) is larger
-# Answers that need no sources: not a hotline question, and "a person now" (what to do this minute and a
-# mediator; the facts are the mediator's). Every other topic is legal, medical or practical advice.
-UNSOURCED_TOPICS = frozenset({None, "out_of_scope", "handoff_needed"})
 SOURCE_AGE = dt.timedelta(days=365)  # an answer whose newest dated source is older gets a warning
 BUILTIN_VARS = frozenset({"language"})
 # Values the shared choice variables take; switches on them are checked against these.
@@ -225,7 +222,7 @@ class Checker:
         known_topics = topics()
         if node.topic is not None and node.topic not in known_topics:
             self.err(node, "topic", f"unknown topic '{node.topic}'{did_you_mean(node.topic, known_topics)}")
-        if node.type == "answer" and node.topic not in UNSOURCED_TOPICS:
+        if node.type == "answer" and node.topic not in provenance.UNSOURCED_TOPICS:
             if "sources" not in node.fields:
                 self.err(node, "sources", "missing; an answer with facts names its sources")
             if "reviewed" not in node.fields:
