@@ -28,6 +28,7 @@ from bot.core.model import (
     UnansweredQuestion,
 )
 from bot.core.normalize import clean, fold, option_number, skeleton
+from bot.core.provenance import with_footer
 from bot.core.texts import N_, Texts
 from bot.core.translit import uz_latin_to_cyrillic
 from bot.core.understanding import Analysis, Understanding
@@ -751,7 +752,7 @@ class _Run:
             self.prompt(node)
             return None
         if node.type == "answer":
-            self.say(self.render(node.text), node=node)
+            self.say(with_footer(self.render(node.text), node, self.lang, self.e.texts), node=node)
             self.turn.topic = node.topic
             if node.feedback:
                 self.say(self.tr(T_DID_IT_HELP), self.std_buttons("yes", "no"))

@@ -3,10 +3,13 @@ channel limits, reachability."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import string
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
+from bot.flowspec import provenance
 from bot.flowspec.calculators import SIGNATURES as CALCULATORS
 from bot.flowspec.loader import load_dir
 from bot.flowspec.model import LANGS, FlowSet, L10n, Node
@@ -15,6 +18,7 @@ from bot.flowspec.taxonomy import topics
 from bot.vocabulary import UNSURE_NODE
 
 MAX_TEXT = 1600  # WhatsApp's limit for one message; Telegram's (4,096) is larger
+SOURCE_AGE = dt.timedelta(days=365)  # an answer whose newest dated source is older gets a warning
 BUILTIN_VARS = frozenset({"language"})
 # Values the shared choice variables take; switches on them are checked against these.
 KNOWN_VALUES = {
@@ -31,6 +35,54 @@ def placeholders(text: str) -> set[str] | None:
         return None
 
 
+# A number as written: digits, with thousands grouped by (narrow) spaces, commas or dots, decimals by a
+# comma or a dot, and dates as 15.03 or 15.03.2026.
+_NUMBER = re.compile(r"(?<!\d)\d+(?:[ \u00a0\u202f\u2009]\d{3}(?!\d)|[.,]\d+)*")
+_DATE = re.compile(r"(\d{1,2})\.(\d{2})(?:\.(\d{2}|\d{4}))?")
+# Month names (ru, uz, tg, ky share the stems); "15 марта", "15-mart", "15 март", "15-мартта" are the date 15.3
+_MONTH_STEMS = (("январ", "yanvar"), ("феврал", "fevral"), ("март", "mart"), ("апрел", "aprel"),
+                ("ма[йя]", "may"), ("июн", "iyun"), ("июл", "iyul"), ("август", "avgust"),
+                ("сентябр", "sentabr|sentyabr"), ("октябр", "oktabr|oktyabr"), ("ноябр", "noyabr"),
+                ("декабр", "dekabr"))
+_MONTH_DATE = re.compile(r"(?<![\d.,])(\d{1,2})[ \u00a0\u202f-]{1,2}(?:(" + ")|(".join(
+    "|".join(stems) for stems in _MONTH_STEMS) + "))", re.IGNORECASE)
+
+
+def numbers(text: str) -> Counter[str]:
+    """The numbers of a text, normalised so that one number written in each language's way compares
+    equal: "8 137", "8,137", "8\u202f137" and "8.137" are 8137; "2,842" and "2.842" both 2842 (a
+    comma or a dot before exactly three digits is read the same way in every language); "1,5" is 1.5;
+    "15.03" and "15 марта" (or "15-mart") are the date 15.3, and the year of "15.03.2026" is a number of
+    its own, as it is in "2026-yil 15-mart"."""
+    found: Counter[str] = Counter()
+
+    def month_date(match: re.Match[str]) -> str:
+        month = next(i for i, g in enumerate(match.groups()[1:], start=1) if g)
+        found[f"{int(match.group(1))}.{month}"] += 1
+        return " "
+
+    for match in _NUMBER.finditer(_MONTH_DATE.sub(month_date, text)):
+        token = match.group(0)
+        date = _DATE.fullmatch(token)
+        if date and 1 <= int(date.group(1)) <= 31 and 1 <= int(date.group(2)) <= 12:
+            day, month, year = date.groups()
+            found[f"{int(day)}.{int(month)}"] += 1
+            if year:
+                found[str(int(year))] += 1
+            continue
+        token = re.sub(r"[ \u00a0\u202f\u2009]", "", token)
+        token = re.sub(r"[.,](?=\d{3}(?!\d))", "", token)  # grouping, or a 3-decimal figure: alike everywhere
+        whole, _, fraction = token.replace(",", ".").partition(".")
+        found[str(int(whole)) + ("." + fraction if fraction else "")] += 1
+    return found
+
+
+def _moscow_today() -> dt.date:
+    # the latest date anywhere: a `reviewed` date of today is never "in the future" for its editor
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+
 def _texts(node: Node) -> list[tuple[str, L10n]]:
     out: list[tuple[str, L10n]] = []
     for name in ("text", "title", "error"):
@@ -44,8 +96,9 @@ def _texts(node: Node) -> list[tuple[str, L10n]]:
 
 
 class Checker:
-    def __init__(self, flowset: FlowSet):
+    def __init__(self, flowset: FlowSet, today: dt.date | None = None):
         self.fs = flowset
+        self.today = today or _moscow_today()
         self.problems: list[Problem] = []
         self.universe: set[str] = set()
 
@@ -58,7 +111,9 @@ class Checker:
             self.check_button_data(node)
             self.check_targets(node)
             self.check_texts(node)
+            self.check_numbers(node)
             self.check_node(node)
+            self.check_provenance(node)
         self.check_dataflow()
         self.check_reachable()
         return self.problems
@@ -106,8 +161,11 @@ class Checker:
                     self.err(node, f"{field}.{lang}", "unbalanced braces; write {{ and }} for a literal brace")
                     continue
                 found[lang] = names
-                if len(text) > MAX_TEXT:
-                    self.err(node, f"{field}.{lang}", f"{len(text)} characters; at most {MAX_TEXT} (WhatsApp)")
+                length = len(text) + (provenance.line_bound(node) if field == "text" else 0)
+                if length > MAX_TEXT:
+                    with_line = " with the checked/source line" if length > len(text) else ""
+                    self.err(node, f"{field}.{lang}", f"{length} characters{with_line}; at most {MAX_TEXT} "
+                                                      "(WhatsApp)")
             reference = found.get("ru", set())
             for lang in LANGS:
                 if lang in found and found[lang] != reference:
@@ -116,11 +174,47 @@ class Checker:
                     parts = [f"lacks {{{m}}}" for m in missing] + [f"has {{{e}}} that ru lacks" for e in extra]
                     self.err(node, f"{field}.{lang}", "placeholders differ from ru: " + ", ".join(parts))
 
+    def check_numbers(self, node: Node) -> None:
+        """One text says the same in every language: the same numbers, dates and amounts."""
+        for field, texts in _texts(node):
+            if "ru" not in texts:
+                continue
+            reference = numbers(texts["ru"])
+            for lang in LANGS:
+                if lang == "ru" or lang not in texts:
+                    continue
+                found = numbers(texts[lang])
+                if found != reference:
+                    missing = sorted((reference - found).elements())
+                    extra = sorted((found - reference).elements())
+                    parts = ([f"lacks {', '.join(missing)}"] if missing else []) + (
+                        [f"has {', '.join(extra)} that ru lacks"] if extra else [])
+                    self.err(node, f"{field}.{lang}", "numbers differ from ru: " + "; ".join(parts))
+
+    def check_provenance(self, node: Node) -> None:
+        """`reviewed` is a day a person checked the facts: never in the future; warned when it is past the
+        review period, or when the newest source it names is more than a year old."""
+        if node.type != "answer" or node.reviewed is None:
+            return
+        if node.reviewed > self.today:
+            self.err(node, "reviewed", f"{node.reviewed.isoformat()} is after today ({self.today.isoformat()}); "
+                                       "write the day the facts were checked against the sources")
+            return
+        period = self.fs.settings.review_period_days
+        if (self.today - node.reviewed).days > period:
+            self.err(node, "reviewed", f"last checked {node.reviewed.isoformat()}, more than {period} days ago "
+                                       "(review_period_days): check the facts against the sources again",
+                     warning=True)
+        dates = [d for s in node.sources for d in provenance.dates_in(s)]
+        if dates and self.today - max(dates) > SOURCE_AGE:
+            self.err(node, "sources", f"the newest source is from {max(dates).isoformat()}, more than a year "
+                                      "ago: look for a newer one", warning=True)
+
     def check_node(self, node: Node) -> None:
         known_topics = topics()
         if node.topic is not None and node.topic not in known_topics:
             self.err(node, "topic", f"unknown topic '{node.topic}'{did_you_mean(node.topic, known_topics)}")
-        if node.type == "answer" and node.topic not in (None, "out_of_scope"):
+        if node.type == "answer" and node.topic not in provenance.UNSOURCED_TOPICS:
             if "sources" not in node.fields:
                 self.err(node, "sources", "missing; an answer with facts names its sources")
             if "reviewed" not in node.fields:
@@ -250,13 +344,14 @@ class Checker:
                 self.err(node, None, "unreachable from the main menu", warning=True)
 
 
-def check(flowset: FlowSet) -> list[Problem]:
-    return Checker(flowset).run()
+def check(flowset: FlowSet, today: dt.date | None = None) -> list[Problem]:
+    """Every problem of the flow set; `today` (default: today) dates the `reviewed` checks."""
+    return Checker(flowset, today).run()
 
 
-def check_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:
+def check_dir(directory: Path, today: dt.date | None = None) -> tuple[FlowSet, list[Problem]]:
     flowset, problems = load_dir(directory)
-    problems = problems + check(flowset)
+    problems = problems + check(flowset, today)
     return flowset, problems
 
 

@@ -55,7 +55,7 @@ SCHEMA: dict[str, dict[str, bool]] = {
 FLOW_FIELDS = ("format", "id", "title", "start", "nodes")
 SETTINGS_FIELDS = (
     "format", "languages", "default_language", "entry", "language_picker", "mediator",
-    "fallback_queue", "session_timeout_minutes", "keywords",
+    "fallback_queue", "session_timeout_minutes", "review_period_days", "keywords",
 )
 
 
@@ -428,6 +428,11 @@ def load_settings_text(file: str, text: str | None, problems: list[Problem]) -> 
         problems.append(Problem(file, None, "session_timeout_minutes", "must be a whole number of minutes"))
     else:
         settings.session_timeout_minutes = timeout
+    period = data.get("review_period_days", settings.review_period_days)
+    if isinstance(period, bool) or not isinstance(period, int) or period < 1:
+        problems.append(Problem(file, None, "review_period_days", "must be a whole number of days"))
+    else:
+        settings.review_period_days = period
     keywords = data.get("keywords", {})
     if not isinstance(keywords, dict):
         problems.append(Problem(file, None, "keywords", "must map kinds to words per language"))

@@ -95,6 +95,7 @@ class Settings:
     mediator: str = "main.mediator"
     fallback_queue: str = "general"
     session_timeout_minutes: int = 30
+    review_period_days: int = 180  # `flows check` warns about answers last reviewed longer ago
     keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
