@@ -30,6 +30,33 @@ def test_what_is_not_uzbek_stays() -> None:
     assert uz_latin_to_cyrillic("Тожикистон va Rossiya") == "Тожикистон ва Россия"
 
 
+@pytest.mark.parametrize(("latin", "cyrillic"), [
+    ("RuID", "RuID"), ("«Gosuslugi RuID» ilovasi", "«Госуслуги RuID» иловаси"), ("QR kod", "QR код"),
+    ("INN va SNILS", "ИНН ва СНИЛС"), ("INNingizni", "ИННингизни"), ("SNILS:", "СНИЛС:"),
+    ("MMC", "ММЦ"), ("(MMC)dan", "(ММЦ)дан"), ("MMTsdan", "ММЦдан"), ("MFC", "МФЦ"), ("MFCda", "МФЦда"),
+    ("Minsifri", "Минцифры"), ("Mintsifry", "Минцифры"), ("Minsifrida", "Минцифрыда"),
+    ("OMS polisi", "ОМС полиси"), ("DMS", "ДМС"), ("MVDga", "МВДга"), ("UFMS", "УФМС"), ("FNS", "ФНС"),
+    ("YeOII", "ЕОИИ"), ("WhatsAppga yozing", "WhatsAppга ёзинг"), ("Gosuslugi", "Госуслуги"),
+    ("koeffitsiyentlarini", "коэффициентларини"), ("Kvitansiya", "Квитанция"), ("litsenziyasi", "лицензияси"),
+    ("munitsipal", "муниципал"), ("kompyuterda", "компьютерда"), ("obyekt", "объект"),
+    ("Sheremetyevo", "Шереметьево"), ("ketsa", "кетса"), ("patentsiz", "патентсиз"), ("pensiya", "пенсия"),
+])
+def test_names_and_acronyms_keep_their_form(latin: str, cyrillic: str) -> None:
+    assert uz_latin_to_cyrillic(latin) == cyrillic
+
+
+def test_acronym_inside_a_longer_word_is_not_a_term() -> None:
+    # MFC only at a word boundary: an all-caps word that merely starts with it goes letter by letter
+    assert uz_latin_to_cyrillic("MFCX QRS") == "МФСХ ҚРС"
+
+
+def test_urls_addresses_phones_and_placeholders_stay() -> None:
+    text = ("MFC: https://www.gosuslugi.ru/mfc, info@mmc.ru, +7 (495) 967-98-44, {paid_until} gacha, "
+            "%(num)d kun, %(name)s")
+    assert uz_latin_to_cyrillic(text) == ("МФЦ: https://www.gosuslugi.ru/mfc, info@mmc.ru, +7 (495) 967-98-44, "
+                                          "{paid_until} гача, %(num)d кун, %(name)s")
+
+
 @pytest.mark.parametrize(("a", "b"), [
     ("Меню", "menyu"), ("Тилди өзгөртүү", "тилди озгортуу"), ("Tilni oʻzgartirish", "Тилни ўзгартириш"),
     ("tilni o`zgartirish", "tilni ozgartirish"), ("Менюи асосӣ", "менюи асоси"), ("ОПЕРАТОР!!!", "оператор"),
