@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core import patent_prices
+
 
 @dataclass(frozen=True)
 class Phrase:
@@ -21,7 +23,19 @@ class Phrase:
     n: int = 1
 
 
-Value = dt.date | int | float | str | Phrase
+@dataclass(frozen=True)
+class Names:
+    """A name given in several languages (a region's): the engine shows the contact's language, else
+    Russian."""
+
+    by_lang: tuple[tuple[str, str], ...]
+
+    def get(self, lang: str) -> str:
+        names = dict(self.by_lang)
+        return names.get(lang) or names.get("ru") or next(iter(names.values()), "")
+
+
+Value = dt.date | int | float | str | Phrase | Names
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,56 @@ def registration_deadline(*, citizenship: str, arrival_date: dt.date, today: dt.
     }
 
 
+def written_number(value: float) -> str:
+    """10 000, 8 696,52, 2,3858: as all four languages write numbers, every digit kept (a coefficient
+    has four decimals, more than the engine's number format shows)."""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return text.replace(",", " ").replace(".", ",")
+
+
+PRICE_STATUSES = ("published", "computed", "unknown_coefficient", "unknown_region", "unknown_year")
+PATENT_PRICE_OUTPUTS = {
+    "price_year": "text", "price_region": "name", "price_amount": "text", "price_exact": "text",
+    "price_coefficient": "text", "price_deflator": "text", "price_source": "text", "price_status": "status",
+}
+
+
+def patent_price(*, region: str, today: dt.date) -> dict[str, Value]:
+    """The monthly patent payment in a region for the current year: the published amount (checked
+    against the formula where both are known, see tests), else 1,200 × deflator × coefficient as our
+    own arithmetic ("about"), else plainly unknown."""
+    table = patent_prices.table()
+    year = today.year
+    known = table.regions.get(region)
+    entry = known.years.get(year) if known else None
+    deflator = table.deflators.get(year)
+    exact = table.amount_by_formula(region, year)
+    out: dict[str, Value] = {
+        "price_year": str(year),  # a year, not a number to format ("2 026")
+        "price_region": Names(tuple(known.names.items())) if known else "",
+        "price_amount": "",
+        "price_exact": written_number(exact) if exact else "",
+        "price_coefficient": written_number(entry.coefficient) if entry and entry.coefficient else "",
+        "price_deflator": written_number(deflator) if deflator else "",
+        "price_source": (f"{entry.source}, {entry.date:%d.%m.%Y}" if entry and entry.date
+                         else entry.source if entry else ""),
+    }
+    if entry is not None and entry.amount is not None and entry.confidence in patent_prices.QUOTED:
+        out["price_amount"] = written_number(entry.amount)
+        status = "published"
+    elif exact is not None:
+        out["price_amount"] = written_number(round(exact, -2))  # "about": the exact sum is the tax office's
+        status = "computed"
+    elif deflator is None:
+        status = "unknown_year"
+    elif known is None:
+        status = "unknown_region"
+    else:
+        status = "unknown_coefficient"
+    out["price_status"] = status
+    return out
+
+
 CALCULATORS: dict[str, Calculator] = {
     c.name: c
     for c in (
@@ -148,6 +212,13 @@ CALCULATORS: dict[str, Calculator] = {
             },
             fn=registration_deadline,
             statuses={"registration_status": ("ok", "overdue")},
+        ),
+        Calculator(
+            name="patent_price",
+            inputs={"region": "region"},
+            outputs=PATENT_PRICE_OUTPUTS,
+            fn=patent_price,
+            statuses={"price_status": PRICE_STATUSES},
         ),
     )
 }

@@ -14,8 +14,8 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.core import calculators
-from bot.core.calculators import Phrase, Value
+from bot.core import calculators, patent_prices
+from bot.core.calculators import Names, Phrase, Value
 from bot.core.model import (
     LANG_CHOICES,
     Button,
@@ -114,6 +114,8 @@ def encode_value(value: Value) -> Any:
         return {"date": value.isoformat()}
     if isinstance(value, Phrase):
         return {"phrase": [value.msgid, value.plural, value.n]}
+    if isinstance(value, Names):
+        return {"names": dict(value.by_lang)}
     return value
 
 
@@ -123,6 +125,8 @@ def decode_value(value: Any) -> Value:
     if isinstance(value, dict) and "phrase" in value:
         msgid, plural, n = value["phrase"]
         return Phrase(msgid, plural, n)
+    if isinstance(value, dict) and "names" in value:
+        return Names(tuple(value["names"].items()))
     return value  # type: ignore[no-any-return]
 
 
@@ -231,6 +235,8 @@ class _Run:
             text = (self.e.texts.ngettext(self.lang, value.msgid, value.plural, value.n) if value.plural
                     else self.e.texts.gettext(self.lang, value.msgid))
             return text % {"num": value.n} if "%(num)" in text else text
+        if isinstance(value, Names):
+            return value.get(self.lang)
         return str(value)
 
     def render(self, texts: L10n | None) -> str:
@@ -564,7 +570,20 @@ class _Run:
         resolution = self.e.understanding.resolve(key, self.known())
         if resolution.asks and resolution.want:
             self.s.vars[WANT_KEY] = [resolution.want, resolution.node]
-        self.enter(resolution.node)
+            self.enter(resolution.node)
+            return
+        entry = self.flows.typed_entry(resolution.node)  # a calculated answer: through its calculator
+        if entry != resolution.node and self._analysis is not None:
+            self.region_said(self.flows.node(entry), self._analysis.text)
+        self.enter(entry)
+
+    def region_said(self, ask: Node, text: str) -> None:
+        """"Сколько стоит патент в Твери": the region named in the question is the contact's now, so
+        the region question before the price is not asked, or not answered from an older region."""
+        if ask.type == "ask" and ask.expect == "region" and ask.save_as:
+            found = patent_prices.table().find(text)
+            if len(found) == 1:
+                self.save(ask, found[0])
 
     def clarify(self, options: tuple[str, ...]) -> None:
         options = tuple(o for o in options if self.flows.has(o))
@@ -676,6 +695,9 @@ class _Run:
             if node.when == "future" and day < self.now.date():
                 return 0, self.tr(T_ASK_FUTURE)
             return day, None
+        if node.expect == "region":  # any of the 89 regions, by part of a name in any language or script
+            found = patent_prices.table().find(text)
+            return (found[0], None) if len(found) == 1 else (0, self.tr(T_ASK_CHOICE))
         if node.expect == "phone":
             digits = re.sub(r"\D", "", text)
             if not PHONE_RE.match(text) or not 10 <= len(digits) <= 15:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Signature:
     name: str
-    inputs: Mapping[str, str]  # input name -> kind ("date", "integer", "citizenship")
-    outputs: Mapping[str, str]  # output name -> kind ("date", "integer", "status", "phrase")
+    inputs: Mapping[str, str]  # input name -> kind ("date", "integer", "citizenship", "region")
+    outputs: Mapping[str, str]  # output name -> kind ("date", "integer", "text", "name", "status", "phrase")
     statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status output -> values
 
 
@@ -32,6 +32,15 @@ SIGNATURES: dict[str, Signature] = {
             outputs={"registration_due": "date", "registration_rule": "phrase", "days_left": "integer",
                      "registration_status": "status"},
             statuses={"registration_status": ("ok", "overdue")},
+        ),
+        Signature(
+            name="patent_price",
+            inputs={"region": "region"},
+            outputs={"price_year": "text", "price_region": "name", "price_amount": "text",
+                     "price_exact": "text", "price_coefficient": "text", "price_deflator": "text",
+                     "price_source": "text", "price_status": "status"},
+            statuses={"price_status": ("published", "computed", "unknown_coefficient", "unknown_region",
+                                       "unknown_year")},
         ),
     )
 }

@@ -14,6 +14,7 @@ from bot.flowspec.calculators import SIGNATURES as CALCULATORS
 from bot.flowspec.loader import load_dir
 from bot.flowspec.model import LANGS, FlowSet, L10n, Node
 from bot.flowspec.problems import FlowError, Problem, did_you_mean
+from bot.flowspec.regions import region_ids
 from bot.flowspec.taxonomy import topics
 from bot.vocabulary import UNSURE_NODE
 
@@ -23,7 +24,7 @@ BUILTIN_VARS = frozenset({"language"})
 # Values the shared choice variables take; switches on them are checked against these.
 KNOWN_VALUES = {
     "citizenship": ("uz", "tj", "kg", "eaeu", "other"),  # eaeu: Kazakhstan, Armenia, Belarus
-    "region": ("moscow", "moscow_oblast", "spb", "tatarstan", "perm", "other"),
+    "region": region_ids(),  # the 89 regions of the price table, and "other"
 }
 
 
@@ -239,7 +240,7 @@ class Checker:
                     if case not in allowed:
                         self.err(node, f"cases.{case}", f"'{node.on}' is never '{case}'; it is one of "
                                                         f"{', '.join(allowed)}{did_you_mean(case, allowed)}")
-        if node.type == "ask" and node.expect == "choice" and node.options:
+        if node.type == "ask" and node.expect in ("choice", "region") and node.options:
             values = [o.value for o in node.options]
             if len(set(values)) != len(values):
                 self.err(node, "options", "two options have the same value")
@@ -263,7 +264,7 @@ class Checker:
         keys = {s.entry, s.language_picker, s.mediator}
         keys |= {f"{f.id}.{f.start}" for f in self.fs.flows.values()}
         # Free-text matching can enter any answer that has examples, with nothing saved yet.
-        keys |= {n.key for n in self.fs.nodes() if n.type == "answer" and n.examples}
+        keys |= {self.fs.typed_entry(n.key) for n in self.fs.nodes() if n.type == "answer" and n.examples}
         return {k for k in keys if self.fs.has(k)}
 
     def gen(self, node: Node, field: str) -> set[str]:

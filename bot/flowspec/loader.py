@@ -302,8 +302,8 @@ class _NodeReader:
             return
         if node.expect == "choice" and not node.options and "options" not in self.raw:
             self.err("options", "missing; a choice question needs options")
-        if node.expect not in (None, "choice") and "options" in self.raw:
-            self.err("options", f"only for expect: choice, not {node.expect}")
+        if node.expect not in (None, "choice", "region") and "options" in self.raw:
+            self.err("options", f"only for expect: choice or region, not {node.expect}")
         if ("min" in self.raw or "max" in self.raw) and node.expect not in ("number", "integer"):
             self.err("min" if "min" in self.raw else "max", "only for expect: number or integer")
         if "when" in self.raw and node.expect != "date":

@@ -11,7 +11,7 @@ LANGS: tuple[str, ...] = ("ru", "uz", "tg", "ky")
 L10n = dict[str, str]
 
 NODE_TYPES = ("menu", "answer", "ask", "switch", "calculate", "handoff", "goto")
-EXPECTS = ("text", "number", "integer", "date", "phone", "choice")
+EXPECTS = ("text", "number", "integer", "date", "phone", "choice", "region")
 QUEUES = ("legal", "medical", "general")
 PRIORITIES = ("normal", "urgent")
 
@@ -117,3 +117,29 @@ class FlowSet:
 
     def nodes(self) -> list[Node]:
         return [n for f in self.flows.values() for n in f.nodes.values()]
+
+    def typed_entry(self, key: str) -> str:
+        """Where a typed question that matched answer `key` enters the flows. An answer that shows a
+        calculator's results (the patent price) is entered through the calculator, and through the
+        contact question just before it (skipped when already answered): the node chain up from the
+        answer while each node has exactly one predecessor that is a switch or a calculate node, up to a
+        contact question; any other answer is entered itself."""
+        preds: dict[str, list[str]] = {}
+        for node in self.nodes():
+            for _, target in node.targets():
+                preds.setdefault(target, []).append(node.key)
+        current, calculated = key, False
+        for _ in range(10):
+            before = list(dict.fromkeys(preds.get(current, [])))
+            if len(before) != 1 or not self.has(before[0]):
+                break
+            prev = self.node(before[0])
+            if prev.type == "switch" and not calculated:
+                current = prev.key
+            elif prev.type == "calculate" and not calculated:
+                current, calculated = prev.key, True
+            elif prev.type == "ask" and prev.scope == "contact" and calculated:
+                return prev.key
+            else:
+                break
+        return key
