@@ -128,6 +128,8 @@ def test_a_chosen_language_tips_a_close_call(understanding: Understanding) -> No
     ("yashagim kelmayapti", "suicide"),
     ("человек без сознания на стройке", "medical"),
     ("ishchi yiqilib hushidan ketdi", "medical"),
+    ("просрочено рвп что делать", "legal"),
+    ("vnj muddati tugadi nima qilay", "legal"),
 ])
 def test_urgent_patterns_in_four_languages(text: str, category: str) -> None:
     hit = urgent(skeleton(text))
@@ -135,7 +137,7 @@ def test_urgent_patterns_in_four_languages(text: str, category: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "просрочено рвп что делать",  # residence permits have their own answer now, which offers a lawyer
+    "как получить рвп",  # getting a residence permit has its own answer; an expired one goes to a person
     "когда платить за патент",
     "я потерял паспорт, как восстановить",  # lost, not taken
     "не оплатил патент вовремя",  # the patent payment, not wages

@@ -25,6 +25,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "passport": ("urgent.passport",),  # an employer holding the passport; trafficking signs
     "trafficking": ("urgent.passport",),
     "expulsion": ("urgent.expulsion",),
+    "legal": ("main.mediator",),  # an expired or annulled residence permit: a person, not the bot
     "wages": ("urgent.wages",),
 }
 
@@ -232,7 +233,11 @@ _RULES: list[tuple[str, list[str], str | None]] = [
                    r"deport\w* .{0,25}(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)|"
                    r"(bumag|kogoz|kagaz|kogaz|postanovl|uvedoml)\w* .{0,25}deport"], None),
     ("expulsion", [r"zapret\w* (na )?v[e]?ezd"], r"(proverit|tekšir|sanč|tekšer|uzna)\w* .{0,30}zapret|zaranee"),
-    # -- residence permits, long overstay: questions the bot must not answer alone
+    # -- a residence permit that has run out or been annulled: an overstay, which a person handles (how to
+    #    get one is answered by life.residence_permit)
+    ("legal", [r"\brvp\b|\bvnj\b|vid na jitel|razrešeni\w* na vremen|vremenn\w* projiv",
+               r"prosroč|\bistek|istekl|zakončil|zakonči\w* srok|annulir|aniulir|otmenil|tugad|tugag|bekor kil|"
+               r"guzašt|tamom šud|bekor šud|botal|mooonot\w* (bütt|butt)|mönöt\w* (bütt|butt)|jokko čigar"], None),
     # -- wages not paid
     ("wages", [r"zarplat|zarabotn|\bzp\b|polučk|\bden(gi|eg)|\bpul|maoš|oilik|iš xak|aili[kg]|\bakim|"
                r"emgek ak|muzd|\bakča|ne plat(it|iat)\b|za rabotu ne|zaplat\w* za rabot"],
