@@ -7,6 +7,7 @@ from the flows' own texts and examples) and keeps it while the flow set lives.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import weakref
@@ -25,6 +26,8 @@ from bot.core.understanding.urgent import Urgent, maybe_urgent, urgent
 from bot.core.understanding.variants import Resolution, Variants
 from bot.flowspec.model import FlowSet, Node
 from bot.vocabulary import UNSURE_NODE
+
+Index = FaqIndex | LinearIndex
 
 __all__ = ["Analysis", "LangGuess", "Resolution", "Understanding", "Urgent"]
 
@@ -55,6 +58,8 @@ class Analysis:
 class Understanding:
     _cache: ClassVar[dict[int, tuple[weakref.ref[FlowSet], Understanding]]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
+    # trained models by what they were trained on; the newest two kept (the served set and the next one)
+    _models_cache: ClassVar[dict[bytes, tuple[LanguageDetector, Index]]] = {}
 
     def __init__(self, flows: FlowSet):
         self.flows = flows
@@ -82,13 +87,26 @@ class Understanding:
                 entries.extend(Entry(node.key, "label", lang, text) for lang, text in label.items())
         for flow in flows.flows.values():
             texts.extend(flow.title.items())
-        self.detector = LanguageDetector(training_texts(flow_texts(texts)))
         self.answers = {key: flows.node(key) for key in sorted({e.node for e in entries})}
         self.variants = Variants(flows)
-        # one way of matching, chosen on measurements (thresholds.METHOD); the other is not built
-        self.index: FaqIndex | LinearIndex = (LinearIndex(entries, self.variants.question) if th.METHOD == "linear"
-                                              else FaqIndex(entries))
+        self.detector, self.index = self._models(texts, entries)
         self.linear = isinstance(self.index, LinearIndex)
+
+    def _models(self, texts: list[tuple[str, str]], entries: list[Entry]) -> tuple[LanguageDetector, Index]:
+        """The trained language model and index, shared by flow sets that train them on the same texts (a
+        publication that changed only answers, a test's fresh copy of the flows): training takes seconds."""
+        questions = {e.node: repr(self.variants.question(e.node)) for e in entries}
+        key = hashlib.sha256(repr((th.METHOD, texts, entries, sorted(questions.items()))).encode()).digest()
+        with Understanding._lock:
+            models = Understanding._models_cache.get(key)
+        if models is None:
+            detector = LanguageDetector(training_texts(flow_texts(texts)))
+            # one way of matching, chosen on measurements (thresholds.METHOD); the other is not built
+            index: Index = LinearIndex(entries, self.variants.question) if th.METHOD == "linear" else FaqIndex(entries)
+            models = (detector, index)
+            with Understanding._lock:
+                Understanding._models_cache = {**dict(list(Understanding._models_cache.items())[-1:]), key: models}
+        return models
 
     @classmethod
     def for_flows(cls, flows: FlowSet) -> Understanding:

@@ -62,6 +62,9 @@ class LangGuess:
         return "uz_cyrl" if (self.lang, self.script) == ("uz", "Cyrl") else self.lang
 
 
+CLASS_CHARS = 160_000  # training text per language and script (see `_sample`)
+
+
 def prepare(text: str) -> str:
     """The form the detector reads: lower case, one apostrophe, letters only (4/6 inside Latin words
     kept: they are how Russian is typed in Latin letters), letters typed three times or more once."""
@@ -113,7 +116,23 @@ def training_texts(texts_by_lang: dict[str, list[str]], seed: int = 5) -> dict[t
     for lang in ("tg", "ky"):
         for text in texts_by_lang.get(lang, []):
             corpus[(lang, "Cyrl")].extend((text, text.lower().translate(_PLAIN)))
-    return corpus
+    return {c: _sample(texts, rng) for c, texts in corpus.items()}
+
+
+def _sample(texts: list[str], rng: random.Random) -> list[str]:
+    """At most CLASS_CHARS characters of a class, drawn evenly from all its texts: letter statistics
+    settle long before that, and training on every example of every answer cost seconds at start-up."""
+    if sum(map(len, texts)) <= CLASS_CHARS:
+        return texts
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    kept, size = [], 0
+    for i in order:
+        if size >= CLASS_CHARS:
+            break
+        kept.append(i)
+        size += len(texts[i])
+    return [texts[i] for i in sorted(kept)]
 
 
 class LanguageDetector:
