@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,10 @@ from bot.flows_db.reload import FlowReloader
 from bot.flows_db.store import CANCELLED, FlowStore, read_dir
 from bot.i18n import Catalogs
 from bot.service import ConversationService
+from bot.storage import transaction
+from bot.storage.db import create_engine
 from tests.handoff_kit import add_staff
+from tests.serve_kit import hotline
 
 SMALL = Path(__file__).resolve().parent / "data" / "flows"
 MSK = dt.timezone(dt.timedelta(hours=3), "MSK")
@@ -134,3 +138,43 @@ async def test_a_scheduled_version_can_be_cancelled_before_its_time(db: AsyncEng
         await publisher.cancel(3, None, "ed")  # its time has come: a rollback undoes it now
     audit = [r for r in await store.audit_log() if r.action == "flows.cancel"]
     assert len(audit) == 1
+
+
+async def test_the_command_line_schedules_lists_checks_and_cancels(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    source = tmp_path / "source"
+    shutil.copytree(SMALL, source)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        out = hotline(["flows", *args], tmp_path, DATABASE_URL=url, OFFICE_TIMEZONE="Europe/Moscow")
+        return out.returncode, out.stdout, out.stderr
+
+    assert run("import", str(source))[0] == 0
+    (source / "patent.yaml").write_text(_worded(read_dir(SMALL)[0], "Патент 2099")["patent.yaml"], encoding="utf-8")
+    code, _, err = await asyncio.to_thread(run, "import", str(source), "--at", "2020-01-01 00:00")
+    assert code == 1 and "Not scheduled: 2020-01-01 00:00 (MSK) has passed" in err
+    code, out, _ = await asyncio.to_thread(run, "import", str(source), "--at", "2099-01-01 00:00", "--note", "2099")
+    assert code == 0 and out.startswith("scheduled as version 2: ") and "at 2099-01-01 00:00 (Europe/Moscow)" in out
+    code, out, _ = await asyncio.to_thread(run, "scheduled")
+    assert code == 0 and out.startswith("version 2: takes effect 2099-01-01 00:00 (Europe/Moscow)")
+    assert out.rstrip().endswith("· 2099 · checks pass")
+    # A scheduled version that fails today's checks (written past the publisher) fails `check --scheduled`.
+    db = create_engine(url)
+    try:
+        store = FlowStore(db)
+        broken = {**read_dir(SMALL)[0]}
+        broken["patent.yaml"] = broken["patent.yaml"].replace("next: ask_months", "next: ask_month")
+        async with transaction(db) as tx:
+            await store._insert(tx, broken, kind="import", author="test", author_id=None, note="unchecked",
+                                based_on=None, audit=None, number=None,
+                                effective_at=dt.datetime(2098, 1, 1, tzinfo=dt.UTC))
+    finally:
+        await db.dispose()
+    code, out, err = await asyncio.to_thread(run, "check", str(SMALL), "--scheduled")
+    assert code == 1 and "version 3: takes effect 2098-01-01 03:00 (Europe/Moscow) · test · unchecked · 1 problem(s)" \
+        in out and "patent.yaml > ask_issue > next: no node 'ask_month'" in err
+    assert (await asyncio.to_thread(run, "cancel", "3"))[0] == 0
+    code, out, _ = await asyncio.to_thread(run, "check", str(SMALL), "--scheduled")
+    assert code == 0 and "version 2: takes effect" in out and "version 3" not in out
+    code, _, err = await asyncio.to_thread(run, "cancel", "3")
+    assert code == 1 and "Version 3 is not waiting for its time" in err
