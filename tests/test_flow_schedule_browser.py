@@ -68,7 +68,7 @@ async def test_an_editor_schedules_a_version_and_the_open_web_chat_serves_it_aft
                 assert await flow_version(a.base) == 1
 
             # Nobody does anything more: the process's own look switches after the time.
-            for _ in range(100):
+            for _ in range(600):  # within the look's 2 s, plus building the new engine (slow on a busy machine)
                 if await flow_version(a.base) == 2:
                     break
                 await asyncio.sleep(0.2)
@@ -77,5 +77,5 @@ async def test_an_editor_schedules_a_version_and_the_open_web_chat_serves_it_aft
             assert (await web_chat_answer(migrant, ("/menu", "1", "4", ISSUED, "1"))).startswith(MARK)
 
             await ed.goto(f"{a.base}/console/flows/history")
-            assert await ed.locator("#scheduled").inner_text() == "Scheduled\nNothing is scheduled."
+            assert await ed.locator("#scheduled p", has_text="Nothing is scheduled.").count() == 1
             assert "live" in await ed.locator('#history tr[data-version="2"]').inner_text()

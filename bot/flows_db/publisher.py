@@ -127,12 +127,14 @@ class FlowPublisher:
             published = await self.store.publish(files, **version)
         except FlowError as exc:
             raise Refused(f"{refused}: {exc}" if refused else str(exc)) from exc
-        await self.announce(published.number)
+        # a scheduled version: nothing switches now (the processes' looks switch at its time), so this
+        # request does not wait for an engine to be built should the time come while it is answered
+        await self.announce(published.number, look=published.effective_at is None)
         return published
 
-    async def announce(self, number: int) -> None:
+    async def announce(self, number: int, *, look: bool = True) -> None:
         """This process switches at once; the others on the event (Redis) or their next look."""
-        if self.reloader is not None:
+        if self.reloader is not None and look:
             await self.reloader.safe_check()
         if self.events is not None:
             try:
