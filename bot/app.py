@@ -51,7 +51,8 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
         setup_console(app, console, key)
         if runtime.store is not None:
             setup_editor(app, Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
-                                     review_months=runtime.settings.review_period_months))
+                                     review_months=runtime.settings.review_period_months,
+                                     timezone=runtime.settings.office_timezone))
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,9 @@ def _flows_check(args: argparse.Namespace) -> int:
         return 1
     nodes = sum(len(f.nodes) for f in flowset.flows.values())
     print(f"ok: {len(flowset.flows)} flows, {nodes} nodes in {directory}")
+    if args.scheduled and _check_scheduled():
+        print("a scheduled version fails the checks", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -51,7 +55,7 @@ def _flows_import(args: argparse.Namespace) -> int:
     """Publish a directory of flow files as a new version (refused with the located problems)."""
     import getpass
 
-    from bot.flows_db.publisher import FlowPublisher, Refused, Unchanged
+    from bot.flows_db.publisher import FlowPublisher, Refused, Unchanged, local_time
     from bot.flows_db.store import FlowStore, read_dir
     from bot.flowspec import check_dir
     from bot.runtime import database, events_for
@@ -78,9 +82,10 @@ def _flows_import(args: argparse.Namespace) -> int:
                 print(f"(could not announce it through Redis: {exc})", file=sys.stderr)
                 events = None
         try:
+            at = local_time(args.at, settings.office_timezone) if args.at else None
             version = await FlowPublisher(FlowStore(db), events=events).import_files(
                 files, f"command line ({getpass.getuser()})", args.note or f"imported from {directory}",
-                {"directory": where})
+                {"directory": where}, at=at)
         except Unchanged as exc:
             print(exc)
             return 0
@@ -91,8 +96,76 @@ def _flows_import(args: argparse.Namespace) -> int:
             if events is not None:
                 await events.close()
             await db.dispose()
-        print(f"published as version {version.number}: {len(files)} files from {directory}; "
-              "running hotlines switch to it within seconds")
+        if version.effective_at is not None:
+            print(f"scheduled as version {version.number}: {len(files)} files from {directory}; running hotlines "
+                  f"switch to it at {_local(version.effective_at, settings.office_timezone)}")
+        else:
+            print(f"published as version {version.number}: {len(files)} files from {directory}; "
+                  "running hotlines switch to it within seconds")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _local(when: dt.datetime, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return when.astimezone(ZoneInfo(zone)).strftime(f"%Y-%m-%d %H:%M ({zone})")
+
+
+def _check_scheduled() -> int:
+    """The versions waiting for their time, each through the checks of `flows check`; the number failing."""
+    from bot.flows_db.store import FlowStore, errors, validate
+    from bot.runtime import database
+
+    settings = get_settings()
+
+    async def run() -> int:
+        db = await database(settings)
+        try:
+            waiting = await FlowStore(db).scheduled()
+        finally:
+            await db.dispose()
+        if not waiting:
+            print("no version is scheduled")
+        failing = 0
+        for version in waiting:
+            assert version.effective_at is not None and version.files is not None
+            _, problems = await asyncio.to_thread(validate, version.files)
+            found = errors(problems)
+            failing += bool(found)
+            print(f"version {version.number}: takes effect {_local(version.effective_at, settings.office_timezone)}"
+                  f" · {version.author} · {version.note} · "
+                  + (f"{len(found)} problem(s)" if found else "checks pass"))
+            for problem in found:
+                print(f"  {problem}", file=sys.stderr)
+        return failing
+
+    return asyncio.run(run())
+
+
+def _flows_scheduled(args: argparse.Namespace) -> int:
+    """List the scheduled versions, checked; 1 when one fails the checks (it would not be served)."""
+    return 1 if _check_scheduled() else 0
+
+
+def _flows_cancel(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.flows_db.publisher import FlowPublisher, Refused
+    from bot.flows_db.store import FlowStore
+    from bot.runtime import database
+
+    async def run() -> int:
+        db = await database(get_settings())
+        try:
+            await FlowPublisher(FlowStore(db)).cancel(args.version, None, f"command line ({getpass.getuser()})")
+        except Refused as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+        print(f"version {args.version} cancelled: it will not take effect")
         return 0
 
     return asyncio.run(run())
@@ -283,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="flows_command", required=True)
     check = flows.add_parser("check", help="validate a flow directory (default: FLOWS_DIR)")
     check.add_argument("dir", nargs="?")
+    check.add_argument("--scheduled", action="store_true",
+                       help="also check the versions in the database scheduled to take effect later")
     check.set_defaults(func=_flows_check)
     diagram = flows.add_parser("diagram", help="print a Mermaid diagram of one flow")
     diagram.add_argument("flow")
@@ -292,7 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(checked first, as `flows check` does)")
     flows_import.add_argument("dir")
     flows_import.add_argument("--note", help="what changed, for the history (default: imported from DIR)")
+    flows_import.add_argument("--at", help="take effect then, e.g. '2027-01-01 00:00' in OFFICE_TIMEZONE "
+                                           "(default: at once)")
     flows_import.set_defaults(func=_flows_import)
+    scheduled = flows.add_parser("scheduled", help="list the versions scheduled to take effect later, each "
+                                                   "checked as `flows check` does")
+    scheduled.set_defaults(func=_flows_scheduled)
+    cancel = flows.add_parser("cancel", help="cancel a scheduled version before its time")
+    cancel.add_argument("version", type=int)
+    cancel.set_defaults(func=_flows_cancel)
     flows_export = flows.add_parser("export", help="write the published flow version's files into a directory")
     flows_export.add_argument("dir")
     flows_export.add_argument("--version", type=int, help="an earlier version's number (default: the published one)")

@@ -105,7 +105,7 @@ async def _files_changed(store: FlowStore, settings: Settings, version: Any, flo
     """The files in FLOWS_DIR were edited since the served version. When that version itself came from
     the files (first start or an import), the edited files are published, so editing the YAML and
     restarting works; when editors have published in the console since, their work is kept and served."""
-    if version.kind not in ("initial", "import"):
+    if version.kind not in ("initial", "import") or version.effective_at is not None:  # or scheduled: kept
         log.warning("the files in %s differ from flow version %d, published in the console, which is served; "
                     "`hotline flows import %s` would publish the files instead", settings.flows_dir,
                     version.number, settings.flows_dir)

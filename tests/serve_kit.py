@@ -82,7 +82,7 @@ async def serve(workdir: Path, name: str = "serve", **settings: str) -> AsyncIte
     proc = served.proc
     try:
         async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 180  # building the classifier takes long on a busy machine
             while True:
                 try:
                     async with http.get(f"{served.base}/healthz", timeout=aiohttp.ClientTimeout(total=1)) as res:

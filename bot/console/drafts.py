@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flows_db.store import Files, changed_files, errors
+from bot.flows_db.store import CANCELLED, SCHEDULED, Files, Version, changed_files, errors
 from bot.flows_db.yamledit import L10N_FIELDS, TARGET_FIELDS
 from bot.flowspec import FlowSet, Problem
 from bot.flowspec.model import LANGS
@@ -25,6 +25,18 @@ def months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.month - 1 - months, 12)
     year += day.year
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def version_state(version: Version, serving: int, now: dt.datetime) -> str:
+    """How the history shows a version: live (served now), scheduled (waiting for its time), cancelled,
+    or archived (took effect once, replaced since)."""
+    if version.number == serving:
+        return "live"
+    if version.status == CANCELLED:
+        return CANCELLED
+    if version.status == SCHEDULED and version.effective_at is not None and version.effective_at > now:
+        return SCHEDULED
+    return "archived"
 
 
 @dataclass

@@ -6,7 +6,8 @@ translators, and the audit log (admins).
 Edits go into the editor's draft (the whole flow set's file texts, changed in ruamel.yaml round-trip mode
 so comments and order stay); nothing reaches migrants before "Publish", which is refused while the checks
 of `hotline flows check` find errors. Publishing adds a version; every process switches to it within
-seconds (bot.flows_db.reload).
+seconds (bot.flows_db.reload). A publish can name a time (in the office's time zone) from which the
+version takes effect; the history shows what is scheduled, with a way to cancel it before its time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import re
 from collections import OrderedDict, defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from ruamel.yaml.comments import CommentedMap
@@ -30,13 +32,14 @@ from bot.console.drafts import (
     months_before,
     shown_fields,
     text_of,
+    version_state,
 )
 from bot.console.preview import Previews
 from bot.console.views import Console
 from bot.core.engine import Engine
 from bot.core.model import LANG_CHOICES
 from bot.flows_db import sheets, unanswered
-from bot.flows_db.publisher import FlowPublisher, Refused
+from bot.flows_db.publisher import FlowPublisher, Refused, local_time
 from bot.flows_db.reload import EngineCache, FlowReloader
 from bot.flows_db.store import Files, FlowStore, changed_files, errors, files_key, merge, validate
 from bot.flows_db.yamledit import (
@@ -73,8 +76,9 @@ MAX_UPLOAD = 4 * 1024 * 1024
 
 class Editor:
     def __init__(self, console: Console, store: FlowStore, texts: Catalogs, *, reloader: FlowReloader | None = None,
-                 review_months: int = 6, publisher: FlowPublisher | None = None):
+                 review_months: int = 6, publisher: FlowPublisher | None = None, timezone: str = "Europe/Moscow"):
         self.console, self.store, self.texts = console, store, texts
+        self.timezone = timezone  # scheduled times are written and shown in it
         self.reloader = reloader
         self.review_months = review_months
         self._checked: OrderedDict[str, Checked] = OrderedDict()
@@ -188,7 +192,7 @@ class Editor:
                 f["changed"] = f["file"] in changed
         return self.render("editor_list.html", request, work=work, flows=flows, other=other,
                            errors=len(checked.errors), changed=changed, conflicts=conflicts,
-                           review_months=self.review_months)
+                           review_months=self.review_months, timezone=self.timezone)
 
     # -- one flow ------------------------------------------------------------------------------
 
@@ -373,16 +377,30 @@ class Editor:
                            diffs=diff_files(latest.files, merged, f"v{latest.number}", "draft"), version=None,
                            conflicts=conflicts)
 
+    def local(self, when: dt.datetime) -> str:
+        return when.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
+
     async def publish(self, request: web.Request) -> web.Response:
         me = self.me(request)
         form = await request.post()
         note = " ".join(str(form.get("note", "")).split())[:MAX_NOTE]
+        at_text = str(form.get("at", "")).strip()
         try:
-            version = await self.publisher.publish_draft(me.id, me.login, note, overwrite=bool(form.get("overwrite")))
+            at = local_time(at_text, self.timezone) if at_text else None
+            version = await self.publisher.publish_draft(me.id, me.login, note, overwrite=bool(form.get("overwrite")),
+                                                         at=at)
         except Refused as exc:
             await self.flash(request, str(exc))
             raise web.HTTPSeeOther("/console/flows") from exc
-        await self.flash(request, f"Published as version {version.number}. Migrants get it now.")
+        if version.effective_at is not None:
+            await self.flash(request, f"Scheduled as version {version.number}: migrants get it from "
+                                      f"{self.local(version.effective_at)} ({self.timezone}).")
+            raise web.HTTPSeeOther("/console/flows/history")
+        waiting = await self.store.scheduled()
+        later = "".join(f" Version {v.number}, scheduled for {self.local(v.takes_effect)} ({self.timezone}), still "
+                        "replaces it then and does not have this change: cancel it and schedule it again if it "
+                        "should." for v in waiting)
+        await self.flash(request, f"Published as version {version.number}. Migrants get it now.{later}")
         raise web.HTTPSeeOther("/console/flows/history")
 
     async def announce(self, number: int) -> None:
@@ -392,7 +410,22 @@ class Editor:
         self.me(request)
         versions = await self.store.history()
         serving = self.reloader.current if self.reloader else None
-        return self.render("editor_history.html", request, versions=versions, serving=serving)
+        now, live = self.store.clock(), await self.store.serving_number()
+        states = {v.number: version_state(v, live, now) for v in versions}
+        scheduled = sorted((v for v in versions if states[v.number] == "scheduled"), key=lambda v: v.takes_effect)
+        return self.render("editor_history.html", request, versions=versions, serving=serving, states=states,
+                           scheduled=scheduled, local=self.local, timezone=self.timezone)
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        number = int(request.match_info["number"])
+        try:
+            await self.publisher.cancel(number, me.id, me.login)
+        except Refused as exc:
+            await self.flash(request, str(exc))
+            raise web.HTTPSeeOther("/console/flows/history") from exc
+        await self.flash(request, f"Version {number} is cancelled: it will not take effect.")
+        raise web.HTTPSeeOther("/console/flows/history")
 
     async def version(self, request: web.Request) -> web.Response:
         self.me(request)
@@ -615,6 +648,7 @@ def setup(app: web.Application, editor: Editor) -> None:
     r.add_get("/console/flows/history", editor.history)
     r.add_get("/console/flows/history/{number:\\d+}", editor.version)
     r.add_post("/console/flows/history/{number:\\d+}/rollback", editor.rollback)
+    r.add_post("/console/flows/history/{number:\\d+}/cancel", editor.cancel)
     r.add_get("/console/flows/preview", editor.preview)
     r.add_post("/console/flows/preview", editor.preview_send)
     r.add_get("/console/flows/texts.{kind:csv|xlsx}", editor.texts_export)

@@ -1,7 +1,8 @@
-"""Every process serves the newest published flow version and switches to a new one within seconds:
-a cheap look at the newest version number every few seconds, and at once on a "flows.published" event
-(which reaches every process through Redis when REDIS_URL is set). A version that fails the checks is
-never served: the process keeps the last good one and says why in the log, once."""
+"""Every process serves the flow version in effect and switches to another within seconds: a cheap look
+at the number of the version in effect every few seconds (by the store's clock, so a version scheduled for
+midnight is served from the first look after midnight, with no one at the keyboard), and at once on a
+"flows.published" event (which reaches every process through Redis when REDIS_URL is set). A version
+that fails the checks is never served: the process keeps the last good one and says why in the log, once."""
 
 from __future__ import annotations
 
@@ -68,10 +69,10 @@ class FlowReloader:
         self._lock = asyncio.Lock()
 
     async def check(self) -> bool:
-        """Switch to the newest version if it is newer than the one served and passes the checks."""
+        """Switch to the version in effect if it is not the one served and passes the checks."""
         async with self._lock:
-            latest = await self.store.latest_number()
-            if latest <= self.current or latest in self.refused:
+            latest = await self.store.serving_number()
+            if latest in (0, self.current) or latest in self.refused:
                 return False
             version = await self.store.get(latest)
             if version is None or version.files is None:

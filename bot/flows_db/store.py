@@ -1,26 +1,30 @@
 """Flow versions and drafts in the database.
 
 A version is the exact text of every file of a flow set ({"patent.yaml": "...", "_settings.yaml": "..."}),
-so `hotline flows export` writes back the very bytes that were imported. Versions are numbered 1, 2, 3 ...;
-the newest one is published (served), the older ones are archived. Nothing is ever changed in place: a
-publish, an import and a rollback each add a version. A draft is one editor's unpublished flow set.
+so `hotline flows export` writes back the very bytes that were imported. Versions are numbered 1, 2, 3 ...
+Nothing is ever changed in place: a publish, an import and a rollback each add a version. A version takes
+effect at once or at a given time (scheduled); the one served is the one that took effect last
+(bot.storage.flows explains the rule), so a scheduled version switches by itself, in every process, at
+its next look after its time. A draft is one editor's unpublished flow set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.flowspec import FlowError, FlowSet, Problem, check
 from bot.flowspec.loader import load_files
 from bot.storage import Database, Draft, DuplicateKey, Files, Record, Tx, Version, reading, transaction, utcnow
-from bot.storage.flows import ARCHIVED, PUBLISHED
+from bot.storage.flows import ARCHIVED, CANCELLED, PUBLISHED, SCHEDULED
 
 log = logging.getLogger(__name__)
-__all__ = ["ARCHIVED", "EVENT", "PUBLISHED", "Draft", "Files", "FlowStore", "Version"]
+__all__ = ["ARCHIVED", "CANCELLED", "EVENT", "PUBLISHED", "SCHEDULED", "Draft", "Files", "FlowStore", "Version"]
 EVENT = "flows.published"  # on the EventBus: {"type": EVENT, "version": n}
 
 
@@ -96,32 +100,56 @@ def merge(base: Files, mine: Files, latest: Files) -> tuple[Files, list[str]]:
 
 
 class FlowStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, clock: Callable[[], dt.datetime] = utcnow):
         self.db = db
+        self.clock = clock  # when scheduled versions take effect is measured by it (tests move it)
 
     # -- versions ------------------------------------------------------------------------------
 
     async def latest_number(self) -> int:
-        """The newest version's number (0: none yet). Cheap: every process asks every few seconds."""
+        """The highest version number (0: none yet), scheduled versions included."""
         async with reading(self.db) as tx:
             return await tx.flows.latest_number()
+
+    async def serving_number(self) -> int:
+        """The number of the version to serve now (0: none yet). Cheap: every process asks every few
+        seconds."""
+        async with reading(self.db) as tx:
+            return await tx.flows.serving_number(self.clock())
 
     async def get(self, number: int) -> Version | None:
         async with reading(self.db) as tx:
             return await tx.flows.get(number)
 
     async def latest(self) -> Version | None:
-        number = await self.latest_number()
+        """The version to serve now (the one that took effect last)."""
+        number = await self.serving_number()
         return await self.get(number) if number else None
+
+    async def scheduled(self) -> list[Version]:
+        """The versions waiting for their time, the soonest first."""
+        async with reading(self.db) as tx:
+            return await tx.flows.scheduled(self.clock())
+
+    async def cancel(self, number: int, staff_id: int | None, author: str) -> bool:
+        """Cancel a scheduled version before its time (False: no such version waiting)."""
+        async with transaction(self.db) as tx:
+            now = self.clock()
+            if not await tx.flows.cancel(number, now):
+                return False
+            await tx.audit.add("flows.cancel", {"version": number, "author": author}, utcnow(), staff_id=staff_id)
+        log.info("scheduled flow version %d cancelled by %s", number, author)
+        return True
 
     async def history(self, limit: int = 500) -> list[Version]:
         async with reading(self.db) as tx:
             return await tx.flows.history(limit)
     async def publish(self, files: Files, *, kind: str, author: str, author_id: int | None = None, note: str = "",
                       based_on: int | None = None, audit: dict[str, Any] | None = None,
-                      number: int | None = None) -> Version:
-        """Add a version and make it the published one. Refused (FlowError) when it fails the checks.
-        `number` insists on that number (the first import is number 1 in every process that tries)."""
+                      number: int | None = None, effective_at: dt.datetime | None = None) -> Version:
+        """Add a version, in effect at once or from `effective_at` (aware). Refused (FlowError) when it
+        fails the checks. `number` insists on that number (the first import is number 1 in every process
+        that tries)."""
         _, problems = await asyncio.to_thread(validate, files)
         if errors(problems):
             raise FlowError(errors(problems))
@@ -129,7 +157,8 @@ class FlowStore:
             try:
                 async with transaction(self.db) as tx:
                     return await self._insert(tx, files, kind=kind, author=author, author_id=author_id,
-                                              note=note, based_on=based_on, audit=audit, number=number)
+                                              note=note, based_on=based_on, audit=audit, number=number,
+                                              effective_at=effective_at)
             except DuplicateKey:
                 if number is not None:
                     raise
@@ -137,15 +166,20 @@ class FlowStore:
         raise RuntimeError("could not number the new flow version")
 
     async def _insert(self, tx: Tx, files: Files, *, kind: str, author: str, author_id: int | None, note: str,
-                      based_on: int | None, audit: dict[str, Any] | None, number: int | None) -> Version:
+                      based_on: int | None, audit: dict[str, Any] | None, number: int | None,
+                      effective_at: dt.datetime | None = None) -> Version:
         if number is None:
             number = await tx.flows.latest_number() + 1
-        version = Version(number=number, status=PUBLISHED, kind=kind, author=author, author_id=author_id, note=note,
-                          based_on=based_on, created_at=utcnow(), files=files)
+        version = Version(number=number, status=SCHEDULED if effective_at else PUBLISHED, kind=kind, author=author,
+                          author_id=author_id, note=note, based_on=based_on, created_at=self.clock(), files=files,
+                          effective_at=effective_at)
         await tx.flows.add_published(version)
+        when = {"effective_at": effective_at.isoformat()} if effective_at else {}
         await tx.audit.add(f"flows.{kind}", {"version": number, "note": note, "author": author, "based_on": based_on,
-                                             **(audit or {})}, version.created_at, staff_id=author_id)
-        log.info("flow version %d published (%s by %s): %s", number, kind, author, note)
+                                             **when, **(audit or {})}, version.created_at, staff_id=author_id)
+        when_said = f"scheduled for {effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if effective_at \
+            else "published"
+        log.info("flow version %d %s (%s by %s): %s", number, when_said, kind, author, note)
         return version
 
     async def ensure_initial(self, directory: Path) -> Version | None:
@@ -163,11 +197,13 @@ class FlowStore:
             return None  # another process imported them at the same moment
 
     async def serving(self) -> tuple[Version, FlowSet]:
-        """The newest version that passes the checks, with its flow set (a version that fails them, e.g.
-        after an upgrade made the checks stricter, is skipped with an error in the log)."""
-        number = await self.latest_number()
+        """The version in effect now that passes the checks, with its flow set (one that fails them, e.g.
+        after an upgrade made the checks stricter, is skipped with an error in the log, for the one that
+        took effect before it)."""
+        async with reading(self.db) as tx:
+            numbers = await tx.flows.in_force(self.clock())
         failures: list[Problem] = []
-        while number > 0:
+        for number in numbers:
             version = await self.get(number)
             if version is not None and version.files is not None:
                 flowset, problems = await asyncio.to_thread(validate, version.files)
@@ -176,7 +212,6 @@ class FlowStore:
                 log.error("flow version %d fails the checks and is not served:\n%s", number,
                           "\n".join(str(p) for p in errors(problems)))
                 failures = failures or errors(problems)
-            number -= 1
         raise FlowError(failures or [Problem("database", None, None, "holds no flow version")])
 
     # -- drafts --------------------------------------------------------------------------------

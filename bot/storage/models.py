@@ -188,12 +188,13 @@ class AuditLog(Base):
 
 class FlowVersion(Base):
     """A published flow set: the exact texts of its files, so exporting it gives the same bytes back.
-    The newest number is served; older ones are archived (a rollback publishes an old text again)."""
+    Served is the version that took effect last (at once, or at its `effective_at`); older ones are
+    archived (a rollback publishes an old text again); a scheduled one can be cancelled before its time."""
 
     __tablename__ = "flow_version"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)  # 1, 2, 3 ... (what staff see)
-    status: Mapped[str] = mapped_column(String(16), default="published")  # published | archived
+    status: Mapped[str] = mapped_column(String(16), default="published")  # published|archived|scheduled|cancelled
     kind: Mapped[str] = mapped_column(String(16))  # initial | import | publish | rollback
     files: Mapped[dict[str, Any]] = mapped_column()  # file name -> its text, e.g. {"patent.yaml": "..."}
     author_id: Mapped[int | None] = mapped_column(Integer)  # the staff member; None from the command line
@@ -201,6 +202,7 @@ class FlowVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     based_on: Mapped[int | None] = mapped_column(Integer)  # the version the change started from
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    effective_at: Mapped[dt.datetime | None] = mapped_column()  # None: at once, when published
 
 
 class FlowDraft(Base):
