@@ -60,6 +60,7 @@ class Understanding:
     _lock: ClassVar[threading.Lock] = threading.Lock()
     # trained models by what they were trained on; the newest two kept (the served set and the next one)
     _models_cache: ClassVar[dict[bytes, tuple[LanguageDetector, Index]]] = {}
+    _models_lock: ClassVar[threading.Lock] = threading.Lock()  # apart: for_flows holds _lock while building
 
     def __init__(self, flows: FlowSet):
         self.flows = flows
@@ -97,14 +98,14 @@ class Understanding:
         publication that changed only answers, a test's fresh copy of the flows): training takes seconds."""
         questions = {e.node: repr(self.variants.question(e.node)) for e in entries}
         key = hashlib.sha256(repr((th.METHOD, texts, entries, sorted(questions.items()))).encode()).digest()
-        with Understanding._lock:
+        with Understanding._models_lock:
             models = Understanding._models_cache.get(key)
         if models is None:
             detector = LanguageDetector(training_texts(flow_texts(texts)))
             # one way of matching, chosen on measurements (thresholds.METHOD); the other is not built
             index: Index = LinearIndex(entries, self.variants.question) if th.METHOD == "linear" else FaqIndex(entries)
             models = (detector, index)
-            with Understanding._lock:
+            with Understanding._models_lock:
                 Understanding._models_cache = {**dict(list(Understanding._models_cache.items())[-1:]), key: models}
         return models
 
