@@ -74,7 +74,7 @@ async def test_patent_payment_date_in_each_language(lang: str, wa: Stack, flows:
     notice, menu = await wa.exchange(phone, HELLO[lang])
     assert notice == catalogs.gettext(lang, T_PRIVACY) != T_PRIVACY
     assert menu == numbered(flows, "main.menu", lang)
-    assert menu.endswith(f"\n7. {label(flows, 'main.menu', 7, lang)}")  # "change the language" is offered
+    assert f"\n7. {label(flows, 'main.menu', 7, lang)}\n" in menu  # "change the language" is offered
 
     [patent] = await wa.exchange(phone, " 1 ")
     assert patent == numbered(flows, "patent.menu", lang)
