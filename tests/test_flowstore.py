@@ -141,12 +141,12 @@ async def test_the_reloader_switches_and_never_to_a_failing_version(db: AsyncEng
     assert caplog.text.count("flow version 2 fails the checks; still serving version 1") == 1  # said once
     assert "patent.yaml > ask_issue > next: no node 'ask_month'" in caplog.text
     files, _ = read_dir(SMALL)
-    files["patent.yaml"] = files["patent.yaml"].replace("Патент не нужен", "Патент не нужен (версия 3)")
+    files["patent.yaml"] = files["patent.yaml"].replace("Патент не нужен", "Патент не нужен (версия три)")
     await store.publish(files, kind="publish", author="ed", note="wording")
     assert await reloader.check() is True
     assert served == [3] and service.engine is not engine
     assert service.engine.flows.node("patent.no_patent").text == {
-        "ru": "Патент не нужен (версия 3)", "uz": "Patent kerak emas", "tg": "Патент лозим нест",
+        "ru": "Патент не нужен (версия три)", "uz": "Patent kerak emas", "tg": "Патент лозим нест",
         "ky": "Патент керек эмес"}
 
 
