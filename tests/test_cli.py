@@ -96,7 +96,8 @@ def test_serve_answers_healthz_and_web_chat(tmp_path: Path) -> None:
                             text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        # start-up trains the understanding on every example (seconds; longer on a loaded machine)
+        for _ in range(1200):
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=1) as res:
                     assert json.load(res)["status"] == "ok"
