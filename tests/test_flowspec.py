@@ -4,13 +4,13 @@ messages `hotline flows check` must print."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.flowspec import FlowError, check_dir, load
 from bot.flowspec.diagram import mermaid
+from tests.flows_kit import changed_copy
 
 DATA = Path(__file__).parent / "data" / "flows"
 TODAY = dt.date(2026, 12, 7)  # the checks of `reviewed` dates are made as of this day
@@ -79,15 +79,6 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
-def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
-    target = tmp_path / "flows"
-    shutil.copytree(DATA, target)
-    path = target / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"the test's anchor {old!r} is not in {file}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return target
-
 
 def test_the_base_set_is_valid() -> None:
     _, problems = check_dir(DATA, today=TODAY)
@@ -96,7 +87,7 @@ def test_the_base_set_is_valid() -> None:
 
 @pytest.mark.parametrize(("case", "file", "old", "new", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_broken_flow(tmp_path: Path, case: str, file: str, old: str, new: str, expected: list[str]) -> None:
-    directory = _broken_copy(tmp_path, file, old, new)
+    directory = changed_copy(tmp_path, file, old, new)
     _, problems = check_dir(directory, today=TODAY)
     errors = sorted(str(p) for p in problems if not p.warning)
     assert errors == sorted(expected)
@@ -105,11 +96,11 @@ def test_broken_flow(tmp_path: Path, case: str, file: str, old: str, new: str, e
 
 
 def test_unreachable_node_is_a_warning(tmp_path: Path) -> None:
-    directory = _broken_copy(tmp_path, "main.yaml", "      - {label: {ru: Человек, uz: Odam, tg: Одам, ky: Адам}, "
+    directory = changed_copy(tmp_path, "main.yaml", "      - {label: {ru: Человек, uz: Odam, tg: Одам, ky: Адам}, "
                              "next: mediator}\n", "")
     _, problems = check_dir(directory, today=TODAY)
     assert [str(p) for p in problems] == []  # the mediator stays reachable: settings name it
-    directory = _broken_copy(tmp_path / "b", "patent.yaml", "next: by_citizenship", "next: ask_issue")
+    directory = changed_copy(tmp_path / "b", "patent.yaml", "next: by_citizenship", "next: ask_issue")
     _, problems = check_dir(directory, today=TODAY)
     assert [str(p) for p in problems] == [
         "warning: patent.yaml > by_citizenship: unreachable from the main menu",
@@ -127,7 +118,7 @@ def test_diagram_has_every_node_and_edge() -> None:
 
 
 def test_button_data_must_fit_telegram(tmp_path: Path) -> None:
-    directory = _broken_copy(tmp_path, "main.yaml", "", "")
+    directory = changed_copy(tmp_path, "main.yaml", "", "")
     flow, node = "f" * 24, "n" * 40  # "o:" + 24 + "." + 40 + ":1" = 69 bytes
     (directory / f"{flow}.yaml").write_text(
         f"format: 1\nid: {flow}\ntitle: {{ru: a, uz: a, tg: a, ky: a}}\nstart: {node}\nnodes:\n"

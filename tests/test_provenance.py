@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import shutil
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.core.provenance import UNSOURCED_TOPICS, dates_in, footer, shown_source
 from bot.flowspec import FlowSet, check_dir, load
 from bot.flowspec.checks import numbers
 from bot.i18n import Catalogs
+from tests.flows_kit import changed_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "flows"
@@ -24,15 +24,6 @@ TODAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 CATALOGS = Catalogs(ROOT / "translations")
 
-
-def _copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
-    target = tmp_path / "flows"
-    shutil.copytree(DATA, target)
-    path = target / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"the test's anchor {old!r} is not in {file}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return target
 
 
 def _problems(directory: Path, today: dt.date = TODAY) -> tuple[list[str], list[str]]:
@@ -94,7 +85,7 @@ def test_no_line_without_sources_or_for_a_person_now(tmp_path: Path) -> None:
     assert footer(node, "ru", CATALOGS).startswith("\n\nПроверено: 22 ноября 2026")
     assert footer(dataclasses.replace(node, reviewed=None), "ru", CATALOGS) == ""
     assert footer(dataclasses.replace(node, sources=[]), "ru", CATALOGS) == ""
-    directory = _copy(tmp_path, "patent.yaml", "topic: patent_apply\n    text: {ru: Патент не нужен",
+    directory = changed_copy(tmp_path, "patent.yaml", "topic: patent_apply\n    text: {ru: Патент не нужен",
                       "topic: handoff_needed\n    text: {ru: Патент не нужен")
     turn = _answer_in(load(directory), "ru", ["o:main.menu:1", "o:patent.menu:1", "o:patent.ask_citizenship:2"])
     assert turn.replies[0].text == "Патент не нужен"
@@ -158,10 +149,11 @@ def test_the_base_set_has_no_provenance_problems() -> None:
 
 
 def test_an_answer_needs_sources_and_reviewed_unless_it_is_a_person_now(tmp_path: Path) -> None:
-    directory = _copy(tmp_path, "patent.yaml", "    reviewed: 2026-11-22\n    next: main.menu", "    next: main.menu")
+    directory = changed_copy(tmp_path, "patent.yaml", "    reviewed: 2026-11-22\n    next: main.menu",
+                             "    next: main.menu")
     assert _problems(directory)[0] == [
         "patent.yaml > result > reviewed: missing; an answer with facts carries the date it was checked"]
-    directory = _copy(tmp_path / "b", "patent.yaml", "topic: patent_payment\n", "topic: handoff_needed\n")
+    directory = changed_copy(tmp_path / "b", "patent.yaml", "topic: patent_payment\n", "topic: handoff_needed\n")
     path = directory / "patent.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "    sources: [Tax Code art. 227.1]\n    reviewed: 2026-11-22\n", ""), encoding="utf-8")
@@ -169,7 +161,7 @@ def test_an_answer_needs_sources_and_reviewed_unless_it_is_a_person_now(tmp_path
 
 
 def test_reviewed_after_today_fails(tmp_path: Path) -> None:
-    directory = _copy(tmp_path, "patent.yaml", "reviewed: 2026-11-22\n    next: main.menu",
+    directory = changed_copy(tmp_path, "patent.yaml", "reviewed: 2026-11-22\n    next: main.menu",
                       "reviewed: 2026-12-08\n    next: main.menu")
     assert _problems(directory)[0] == [
         "patent.yaml > result > reviewed: 2026-12-08 is after today (2026-12-07); write the day the facts were "
@@ -184,14 +176,14 @@ def test_review_period_and_old_sources_warn(tmp_path: Path) -> None:
     assert "warning: patent.yaml > result > reviewed: last checked 2026-11-22, more than 180 days ago " \
            "(review_period_days): check the facts against the sources again" in warnings
     assert len(warnings) == 3  # the three sourced answers; their sources carry no date: age unknown
-    directory = _copy(tmp_path, "_settings.yaml", "format: 1\n", "format: 1\nreview_period_days: 365\n")
+    directory = changed_copy(tmp_path, "_settings.yaml", "format: 1\n", "format: 1\nreview_period_days: 365\n")
     assert _problems(directory, today=later) == ([], [])
-    directory = _copy(tmp_path / "b", "_settings.yaml", "format: 1\n", "format: 1\nreview_period_days: soon\n")
+    directory = changed_copy(tmp_path / "b", "_settings.yaml", "format: 1\n", "format: 1\nreview_period_days: soon\n")
     assert _problems(directory)[0] == ["_settings.yaml > review_period_days: must be a whole number of days"]
-    directory = _copy(tmp_path / "c", "patent.yaml", "sources: [Tax Code art. 227.1]",
+    directory = changed_copy(tmp_path / "c", "patent.yaml", "sources: [Tax Code art. 227.1]",
                       "sources: ['Tax Code art. 227.1', 'rbc.ru (2026-01-10)', 'klerk.ru (2024-02-01)']")
     assert _problems(directory) == ([], [])  # the newest source is less than a year old
-    directory = _copy(tmp_path / "d", "patent.yaml", "sources: [Tax Code art. 227.1]",
+    directory = changed_copy(tmp_path / "d", "patent.yaml", "sources: [Tax Code art. 227.1]",
                       "sources: ['Tax Code art. 227.1', 'klerk.ru (2025-08-15)']")
     assert _problems(directory) == ([], [
         "warning: patent.yaml > result > sources: the newest source is from 2025-08-15, more than a year ago: "
@@ -206,7 +198,7 @@ def test_review_period_and_old_sources_warn(tmp_path: Path) -> None:
     ("с 1 по 15", "1–15", "аз 1 то 15", "1-15"),
 ])
 def test_the_same_numbers_in_every_language_pass(tmp_path: Path, ru: str, uz: str, tg: str, ky: str) -> None:
-    directory = _copy(tmp_path, "patent.yaml", RESULT_TEXT, _result_text(ru, uz, tg, ky))
+    directory = changed_copy(tmp_path, "patent.yaml", RESULT_TEXT, _result_text(ru, uz, tg, ky))
     assert _problems(directory) == ([], [])
 
 
@@ -224,7 +216,7 @@ def test_the_same_numbers_in_every_language_pass(tmp_path: Path, ru: str, uz: st
 ])
 def test_a_number_that_differs_between_languages_fails(tmp_path: Path, ru: str, uz: str, tg: str, ky: str,
                                                        expected: list[str]) -> None:
-    directory = _copy(tmp_path, "patent.yaml", RESULT_TEXT, _result_text(ru, uz, tg, ky))
+    directory = changed_copy(tmp_path, "patent.yaml", RESULT_TEXT, _result_text(ru, uz, tg, ky))
     assert _problems(directory)[0] == expected
 
 
@@ -237,13 +229,13 @@ def test_numbers_are_normalised() -> None:
 
 def test_the_line_counts_into_whatsapps_limit(tmp_path: Path) -> None:
     long = "а" * 1560
-    directory = _copy(tmp_path, "patent.yaml", RESULT_TEXT, _result_text(long, long, long, long))
+    directory = changed_copy(tmp_path, "patent.yaml", RESULT_TEXT, _result_text(long, long, long, long))
     errors, _ = _problems(directory)
     assert len(errors) == 4 and all("characters with the checked/source line; at most 1600 (WhatsApp)" in e
                                     for e in errors), errors
     assert errors[0].startswith("patent.yaml > result > text.ru: 16")
-    directory = _copy(tmp_path / "b", "patent.yaml", RESULT_TEXT, _result_text("а" * 1500, "a" * 1500, "а" * 1500,
-                                                                                "а" * 1500))
+    shorter = _result_text("а" * 1500, "a" * 1500, "а" * 1500, "а" * 1500)
+    directory = changed_copy(tmp_path / "b", "patent.yaml", RESULT_TEXT, shorter)
     assert _problems(directory) == ([], [])
 
 
