@@ -85,6 +85,8 @@ _SK_DIGIT_LETTER = re.compile(r"(?<=[a-z])[46]|[46](?=[a-z])")
 _SK_SPLIT_NUM = re.compile(r"(?<=\d)(?=[^\d\s])|(?<=[^\d\s])(?=\d)")
 _SK_NON_WORD = re.compile(r"[^0-9a-zčšjx ]+")
 _SK_REPEAT = re.compile(r"([a-zčš])\1+")
+_SK_CYR_TABLE = str.maketrans(_SK_CYR)
+_SK_MARKED = re.compile(r"[^\x00-\x7f\u0400-\u04ff]")  # what `_strip_marks` may change
 
 
 def skeleton(text: str) -> str:
@@ -95,9 +97,9 @@ def skeleton(text: str) -> str:
     # Latin spellings first (the Cyrillic table below writes the skeleton's own letters directly);
     # accents and marks typed on Latin letters (o‘ written as ó, ğ) go
     text = text.translate(_SK_NEW_LATIN)
-    text = "".join(_strip_marks(ch) for ch in text)
+    text = _SK_MARKED.sub(lambda m: _strip_marks(m.group(0)), text)
     text = _SK_LAT_RE.sub(lambda m: _SK_LAT_MAP[m.group(0)], text)
-    text = "".join(_SK_CYR.get(ch, ch) for ch in text).replace("ts", "c")
+    text = text.translate(_SK_CYR_TABLE).replace("ts", "c")
     text = _SK_SPLIT_NUM.sub(" ", text)
     text = _SK_NON_WORD.sub(" ", text)
     text = _SK_REPEAT.sub(r"\1", text)

@@ -9,6 +9,7 @@ Cyrillic form is not what the Latin spells (MFC is МФЦ, koeffitsiyent is ко
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 APOSTROPHES = "ʻʼ'`‘’"
 _VOWELS = set("aeiouAEIOU") | {"ў", "Ў"}
@@ -86,6 +87,7 @@ def _word(word: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1 << 14)  # words repeat: the language model's training transliterates thousands
 def _word_or_stem(word: str) -> str:
     stem = _STEM.match(word)
     if stem is None:

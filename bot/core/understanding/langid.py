@@ -14,7 +14,7 @@ import random
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,14 +76,32 @@ def prepare(text: str) -> str:
     return " ".join(text.split())
 
 
+def word_features(word: str) -> list[str]:
+    padded = f" {word} "
+    out = ["w:" + word]
+    for n in (1, 2, 3, 4):
+        out.extend(padded[i:i + n] for i in range(len(padded) - n + 1) if padded[i:i + n] != " ")
+    return out
+
+
 def features(prepared: str) -> list[str]:
     out: list[str] = []
     for word in prepared.split():
-        out.append("w:" + word)
-        padded = f" {word} "
-        for n in (1, 2, 3, 4):
-            out.extend(padded[i:i + n] for i in range(len(padded) - n + 1) if padded[i:i + n] != " ")
+        out.extend(word_features(word))
     return out
+
+
+def count_features(texts: Iterable[str]) -> Counter[str]:
+    """The features of many texts counted: words are counted first and each distinct word's features
+    taken once (the same counts as `features` text by text, a tenth of the work at start-up)."""
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(prepare(text).split())
+    counts: Counter[str] = Counter()
+    for word, n in words.items():
+        for feature in word_features(word):
+            counts[feature] += n
+    return counts
 
 
 def ru_to_latin(text: str, rng: random.Random) -> str:
@@ -102,27 +120,48 @@ def ru_to_latin(text: str, rng: random.Random) -> str:
 
 
 def training_texts(texts_by_lang: dict[str, list[str]], seed: int = 5) -> dict[tuple[str, str], list[str]]:
-    """The training text of every class, widened the ways people type."""
+    """The training text of every class, widened the ways people type. Each class is sampled first
+    (`_sample`, by the length of the source text, which its typed forms keep within a few letters) and
+    only the texts kept are rewritten: transliterating every example cost most of the start-up."""
     rng = random.Random(seed)
-    corpus: dict[tuple[str, str], list[str]] = {c: [] for c in CLASSES}
+    corpus: dict[tuple[str, str], list[tuple[str, Callable[[str], str]]]] = {c: [] for c in CLASSES}
     for text in texts_by_lang.get("ru", []):
-        corpus[("ru", "Cyrl")].append(text)
-        corpus[("ru", "Latn")].append(ru_to_latin(text, rng))
+        corpus[("ru", "Cyrl")].append((text, _same))
+        corpus[("ru", "Latn")].append((text, lambda t: ru_to_latin(t, rng)))
     for text in texts_by_lang.get("uz", []):
-        plain = _APOS.sub("", text)
-        corpus[("uz", "Latn")].extend((text, plain, _APOS.sub("'", text)))
-        cyr = uz_latin_to_cyrillic(text)
-        corpus[("uz", "Cyrl")].extend((cyr, cyr.lower().translate(_PLAIN)))
+        corpus[("uz", "Latn")].extend(((text, _same), (text, _no_apostrophe), (text, _one_apostrophe)))
+        corpus[("uz", "Cyrl")].extend(((text, uz_latin_to_cyrillic), (text, _plain_uz_cyrillic)))
     for lang in ("tg", "ky"):
         for text in texts_by_lang.get(lang, []):
-            corpus[(lang, "Cyrl")].extend((text, text.lower().translate(_PLAIN)))
-    return {c: _sample(texts, rng) for c, texts in corpus.items()}
+            corpus[(lang, "Cyrl")].extend(((text, _same), (text, _plain)))
+    return {c: [rewrite(text) for text, rewrite in _sample(texts, rng)] for c, texts in corpus.items()}
 
 
-def _sample(texts: list[str], rng: random.Random) -> list[str]:
+def _same(text: str) -> str:
+    return text
+
+
+def _no_apostrophe(text: str) -> str:
+    return _APOS.sub("", text)
+
+
+def _one_apostrophe(text: str) -> str:
+    return _APOS.sub("'", text)
+
+
+def _plain(text: str) -> str:
+    return text.lower().translate(_PLAIN)
+
+
+def _plain_uz_cyrillic(text: str) -> str:
+    return _plain(uz_latin_to_cyrillic(text))
+
+
+def _sample(texts: list[tuple[str, Callable[[str], str]]],
+            rng: random.Random) -> list[tuple[str, Callable[[str], str]]]:
     """At most CLASS_CHARS characters of a class, drawn evenly from all its texts: letter statistics
     settle long before that, and training on every example of every answer cost seconds at start-up."""
-    if sum(map(len, texts)) <= CLASS_CHARS:
+    if sum(len(text) for text, _ in texts) <= CLASS_CHARS:
         return texts
     order = list(range(len(texts)))
     rng.shuffle(order)
@@ -131,13 +170,13 @@ def _sample(texts: list[str], rng: random.Random) -> list[str]:
         if size >= CLASS_CHARS:
             break
         kept.append(i)
-        size += len(texts[i])
+        size += len(texts[i][0])
     return [texts[i] for i in sorted(kept)]
 
 
 class LanguageDetector:
     def __init__(self, corpus: dict[tuple[str, str], list[str]]):
-        counts = [Counter(f for text in corpus[c] for f in features(prepare(text))) for c in CLASSES]
+        counts = [count_features(corpus[c]) for c in CLASSES]
         vocabulary = sorted(set().union(*counts))
         self.index = {f: i for i, f in enumerate(vocabulary)}
         table = np.zeros((len(vocabulary) + 1, len(CLASSES)), dtype=np.float32)
