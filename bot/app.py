@@ -16,6 +16,8 @@ from bot.channels import webchat
 from bot.console.auth import session_key
 from bot.console.editor import MAX_UPLOAD, Editor
 from bot.console.editor import setup as setup_editor
+from bot.console.prices import PricesPage
+from bot.console.prices import setup as setup_prices
 from bot.console.users import ensure_first_admin
 from bot.console.views import Console
 from bot.console.views import setup as setup_console
@@ -50,9 +52,11 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
                           if runtime.settings.console_secret_key else None, DEFAULT_SQLITE.parent / "console.key")
         setup_console(app, console, key)
         if runtime.store is not None:
-            setup_editor(app, Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
-                                     review_months=runtime.settings.review_period_months,
-                                     timezone=runtime.settings.office_timezone))
+            editor = Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
+                            review_months=runtime.settings.review_period_months,
+                            timezone=runtime.settings.office_timezone)
+            setup_editor(app, editor)
+            setup_prices(app, PricesPage(editor))
     return app
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import patent_prices
+from bot.flowspec.prices import EMPTY, PriceData
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Calculator:
     outputs: Mapping[str, str]  # output name -> kind ("date", "integer", "status", "phrase")
     fn: Callable[..., dict[str, Value]]
     statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status output -> values
+    reads_prices: bool = False  # given the flow set's price table (`prices=`)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -148,11 +150,11 @@ PATENT_PRICE_OUTPUTS = {
 }
 
 
-def patent_price(*, region: str, today: dt.date) -> dict[str, Value]:
+def patent_price(*, region: str, today: dt.date, prices: PriceData = EMPTY) -> dict[str, Value]:
     """The monthly patent payment in a region for the current year: the published amount (checked
     against the formula where both are known, see tests), else 1,200 × deflator × coefficient as our
     own arithmetic ("about"), else plainly unknown."""
-    table = patent_prices.table()
+    table = patent_prices.table(prices)
     year = today.year
     known = table.regions.get(region)
     entry = known.years.get(year) if known else None
@@ -219,11 +221,13 @@ CALCULATORS: dict[str, Calculator] = {
             outputs=PATENT_PRICE_OUTPUTS,
             fn=patent_price,
             statuses={"price_status": PRICE_STATUSES},
+            reads_prices=True,
         ),
     )
 }
 
 
-def run(name: str, values: Mapping[str, Any], today: dt.date) -> dict[str, Value]:
+def run(name: str, values: Mapping[str, Any], today: dt.date, prices: PriceData = EMPTY) -> dict[str, Value]:
     calc = CALCULATORS[name]
-    return calc.fn(**{k: values[k] for k in calc.inputs}, today=today)
+    extra: dict[str, Any] = {"prices": prices} if calc.reads_prices else {}
+    return calc.fn(**{k: values[k] for k in calc.inputs}, today=today, **extra)

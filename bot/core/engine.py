@@ -569,6 +569,8 @@ class _Run:
         self.context = self.s.at or self.context
         resolution = self.e.understanding.resolve(key, self.known())
         if resolution.asks and resolution.want:
+            if self._analysis is not None:  # "...в Калуге": the region counts once the citizenship is told
+                self.region_said(self.flows.node(self.flows.typed_entry(resolution.want)), self._analysis.text)
             self.s.vars[WANT_KEY] = [resolution.want, resolution.node]
             self.enter(resolution.node)
             return
@@ -581,7 +583,7 @@ class _Run:
         """"Сколько стоит патент в Твери": the region named in the question is the contact's now, so
         the region question before the price is not asked, or not answered from an older region."""
         if ask.type == "ask" and ask.expect == "region" and ask.save_as:
-            found = patent_prices.table().find(text)
+            found = patent_prices.table(self.flows.prices).find(text)
             if len(found) == 1:
                 self.save(ask, found[0])
 
@@ -696,7 +698,7 @@ class _Run:
                 return 0, self.tr(T_ASK_FUTURE)
             return day, None
         if node.expect == "region":  # any of the 89 regions, by part of a name in any language or script
-            found = patent_prices.table().find(text)
+            found = patent_prices.table(self.flows.prices).find(text)
             return (found[0], None) if len(found) == 1 else (0, self.tr(T_ASK_CHOICE))
         if node.expect == "phone":
             digits = re.sub(r"\D", "", text)
@@ -789,7 +791,7 @@ class _Run:
             values = {name: self.var(var) for name, var in node.inputs.items()}
             if any(v is None for v in values.values()):
                 return self.flows.settings.entry
-            results = calculators.run(calc.name, values, self.now.date())
+            results = calculators.run(calc.name, values, self.now.date(), self.flows.prices)
             self.s.vars.update({k: encode_value(v) for k, v in results.items()})
             return node.next
         if node.type == "handoff":

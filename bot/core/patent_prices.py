@@ -1,30 +1,20 @@
-"""The patent price table (bot/flowspec/patent_prices.yaml): NDFL deflators per year, regional
-coefficients or published monthly amounts per region and year, and the 89 regions with the names people
-type for them. Read once, on first use; the file ships with the package."""
+"""The patent price table as the calculator and the region question use it: the 89 regions with the names
+people type for them (bot/flowspec/regions.yaml, read once) and, per region and year, what the flow set's
+price table (`_prices.yaml`, `FlowSet.prices`) knows: NDFL deflators, regional coefficients, published
+monthly amounts. A table is built once per price data (the data is immutable and hashable)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.core.normalize import skeleton
-from bot.flowspec.regions import price_data
+from bot.flowspec.prices import EMPTY, PriceData
+from bot.flowspec.prices import PriceEntry as Entry
+from bot.flowspec.regions import region_data
 
 QUOTED = ("V", "V-")  # confidences good enough to quote a published amount
 MIN_TYPED = 3  # letters typed before a part of a name is matched
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One region and year: a coefficient and/or a published amount, with where it comes from."""
-
-    coefficient: float | None
-    amount: float | None
-    confidence: str
-    source: str
-    date: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -76,32 +66,19 @@ def _names(form: str, padded: str, words: list[str]) -> bool:
     return len(stem) >= 4 and any(w.startswith(stem) and len(w) <= len(form) + 3 for w in words)
 
 
-def _entry(raw: dict[str, Any]) -> Entry:
-    coefficient = raw.get("coefficient")
-    amount = raw.get("amount")
-    return Entry(
-        coefficient=float(coefficient) if coefficient is not None else None,
-        amount=float(amount) if amount is not None else None,
-        confidence=str(raw.get("confidence", "U")),
-        source=str(raw.get("source", "")),
-        date=raw.get("date") if isinstance(raw.get("date"), dt.date) else None,
-    )
-
-
-def parse(data: dict[str, Any]) -> Table:
-    prices: dict[str, Any] = data.get("prices") or {}
-    regions: dict[str, Region] = {}
-    for rid, raw in (data.get("regions") or {}).items():
+@functools.cache
+def _regions() -> tuple[tuple[str, dict[str, str], tuple[str, ...]], ...]:
+    out = []
+    for rid, raw in (region_data().get("regions") or {}).items():
         names = {str(k): str(v) for k, v in raw["names"].items()}
         forms = [*names.values(), *(str(m) for m in raw.get("match") or [])]
-        keys = tuple(dict.fromkeys(s for s in (skeleton(f).strip() for f in forms) if s))
-        years = {int(y): _entry(e) for y, e in (prices.get(rid) or {}).items()}
-        regions[str(rid)] = Region(str(rid), names, keys, years)
-    deflators = {int(y): float(d["value"]) for y, d in (data.get("deflators") or {}).items()}
-    sources = {int(y): str(d.get("source", "")) for y, d in (data.get("deflators") or {}).items()}
-    return Table(float(data.get("formula_base", 1200)), deflators, sources, regions)
+        out.append((str(rid), names, tuple(dict.fromkeys(s for s in (skeleton(f).strip() for f in forms) if s))))
+    return tuple(out)
 
 
-@functools.cache
-def table() -> Table:
-    return parse(price_data())
+@functools.lru_cache(maxsize=8)  # the served flow set's table, and a scheduled or previewed one
+def table(prices: PriceData = EMPTY) -> Table:
+    regions = {rid: Region(rid, names, match, prices.entries(rid)) for rid, names, match in _regions()}
+    deflators = {year: d.value for year, d in prices.deflators}
+    sources = {year: d.source for year, d in prices.deflators}
+    return Table(prices.base, deflators, sources, regions)

@@ -9,7 +9,7 @@ import string
 from collections import Counter, deque
 from pathlib import Path
 
-from bot.flowspec import provenance
+from bot.flowspec import prices, provenance
 from bot.flowspec.calculators import SIGNATURES as CALCULATORS
 from bot.flowspec.loader import load_dir
 from bot.flowspec.model import LANGS, FlowSet, L10n, Node
@@ -117,7 +117,14 @@ class Checker:
             self.check_provenance(node)
         self.check_dataflow()
         self.check_reachable()
+        self.check_prices()
         return self.problems
+
+    def check_prices(self) -> None:
+        self.problems.extend(prices.check(self.fs.prices, self.today))
+        users = [n for n in self.fs.nodes() if n.type == "calculate" and n.calculator == "patent_price"]
+        if users and not self.fs.prices.deflators:
+            self.err(users[0], "calculator", f"patent_price needs the price table ({prices.FILE}) with deflators")
 
     def missing_target(self, target: str) -> str:
         flow_id, _, node_id = target.partition(".")

@@ -15,6 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from bot.flowspec import prices
 from bot.flowspec.model import (
     EXPECTS,
     LANGS,
@@ -481,7 +482,9 @@ def load_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:
         flows[flow.id] = flow
     if not flows and not broken:
         problems.append(Problem(str(directory), None, None, "holds no flow files"))
-    return FlowSet(flows=flows, settings=settings, broken=broken), problems
+    prices_path = directory / prices.FILE
+    table = prices.load_text(prices_path.read_text(encoding="utf-8") if prices_path.exists() else None, problems)
+    return FlowSet(flows=flows, settings=settings, broken=broken, prices=table), problems
 
 
 def is_flow_file(name: str) -> bool:
@@ -509,4 +512,5 @@ def load_files(files: dict[str, str], where: str = "the flow set") -> tuple[Flow
         flows[flow.id] = flow
     if not flows and not broken:
         problems.append(Problem(where, None, None, "holds no flow files"))
-    return FlowSet(flows=flows, settings=settings, broken=broken), problems
+    table = prices.load_text(files.get(prices.FILE), problems)
+    return FlowSet(flows=flows, settings=settings, broken=broken, prices=table), problems

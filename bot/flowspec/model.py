@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.flowspec.prices import EMPTY, PriceData
+
 LANGS: tuple[str, ...] = ("ru", "uz", "tg", "ky")
 
 # A user-facing text in every language: {"ru": ..., "uz": ..., "tg": ..., "ky": ...}
@@ -106,6 +108,7 @@ class FlowSet:
     # Flows whose file could not be read, and nodes whose type is unknown: they are reported once,
     # and references to them are not reported again.
     broken: set[str] = field(default_factory=set)
+    prices: PriceData = EMPTY  # the patent price table (_prices.yaml), published with the flows
 
     def node(self, key: str) -> Node:
         flow_id, _, node_id = key.partition(".")

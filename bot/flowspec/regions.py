@@ -1,5 +1,5 @@
-"""The regions a `region` variable takes: the ids of the 89 federal subjects in the patent price table
-(bot/flowspec/patent_prices.yaml, shipped with the package like the taxonomy), plus `other`, the
+"""The regions a `region` variable takes: the ids of the 89 federal subjects (bot/flowspec/regions.yaml,
+shipped with the package like the taxonomy, with the names people type for them), plus `other`, the
 "another region" stored by the old choice list."""
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-PRICES_FILE = "patent_prices.yaml"
+REGIONS_FILE = "regions.yaml"
 OTHER = "other"
 
 
 @functools.cache
-def price_data() -> dict[str, Any]:
-    text = resources.files("bot.flowspec").joinpath(PRICES_FILE).read_text(encoding="utf-8")
+def region_data() -> dict[str, Any]:
+    text = resources.files("bot.flowspec").joinpath(REGIONS_FILE).read_text(encoding="utf-8")
     data: dict[str, Any] = YAML(typ="safe", pure=True).load(text)
     return data
 
 
 def region_ids() -> tuple[str, ...]:
-    return (*(str(r) for r in price_data().get("regions") or {}), OTHER)
+    return (*(str(r) for r in region_data().get("regions") or {}), OTHER)
