@@ -9,6 +9,8 @@ import pytest
 
 from bot.core.calculators import Names, patent_price, written_number
 from bot.core.patent_prices import table
+from bot.flows_db.prices_edit import figures, set_deflator, set_price, year_of
+from bot.flows_db.yamledit import EditError
 from bot.flowspec.loader import load_dir
 from bot.flowspec.prices import check, load_text
 from bot.flowspec.problems import Problem
@@ -135,3 +137,29 @@ prices:
 
 def test_without_a_price_table_every_price_is_unknown() -> None:
     assert patent_price(region="moscow", today=D(2026, 12, 7))["price_status"] == "unknown_year"
+
+
+def test_the_console_sets_one_region_and_year_keeping_the_file_as_it_was() -> None:
+    text = (FLOWS / "_prices.yaml").read_text(encoding="utf-8")
+    new = set_price(text, "kaluga", 2026, figures({"coefficient": "2,5", "confidence": "V", "source": "закон",
+                                                   "date": "2025-11-20"}))
+    assert new.startswith(text.split("prices:")[0])  # the comments and deflators above are untouched
+    assert "  kaluga:\n    2026: {coefficient: 2.5, confidence: V, source: закон, date: 2025-11-20}\n" in new
+    problems: list[Problem] = []
+    data = load_text(new, problems)
+    assert problems == [] and data.by_formula("kaluga", 2026) == pytest.approx(8526.0)
+    assert set_price(new, "kaluga", 2026, figures({"coefficient": "2.5", "confidence": "V", "source": "закон",
+                                                   "date": "2025-11-20"})) == new  # the same figures: no change
+    with pytest.raises(EditError, match="does not agree with the formula"):
+        set_price(text, "kaluga", 2026, figures({"coefficient": "2.5", "amount": "9000", "confidence": "V",
+                                                 "source": "x"}))
+    with pytest.raises(EditError, match="confidence: must be one of V, V-, U"):
+        set_price(text, "kaluga", 2026, figures({"coefficient": "2.5", "confidence": "sure", "source": "x"}))
+    with pytest.raises(EditError, match="not a number"):
+        figures({"coefficient": "two"})
+    with pytest.raises(EditError, match="not a date"):
+        figures({"date": "20.11.2025"})
+    with pytest.raises(EditError, match="not a year"):
+        year_of("26")
+    deflated = set_deflator(text, 2027, figures({"value": "3.01", "confidence": "V", "source": "приказ"}))
+    assert load_text(deflated, []).deflator(2027) is not None
