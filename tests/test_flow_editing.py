@@ -504,3 +504,31 @@ async def test_flow_title_and_settings(kit: tuple[Desk, Runtime]) -> None:
     assert "1 error(s) in _settings.yaml" in flashed((await ed.follow(page)).text)
     listing = (await ed.get("/console/flows")).text
     assert "_settings.yaml &gt; keywords.menu.ky: needs a list of words" in listing
+
+
+def native_cells(listing: str, flow: str) -> list[str]:
+    row = re.search(rf'<tr data-flow="{flow}".*?</tr>', listing, re.S)
+    assert row
+    return re.findall(r'<span class="l[^"]*" data-lang="[a-z]+" title="[^"]+">(\d+)</span>', row.group(0))
+
+
+async def test_each_language_has_its_native_speaker_check(kit: tuple[Desk, Runtime]) -> None:
+    desk, _ = kit
+    ed = await desk.logged_in("ed")
+    before = native_cells((await ed.get("/console/flows")).text, "patent")
+    assert len(before) == 4 and len(set(before)) == 1 and int(before[0]) > 0  # every answer: written by us
+    page = await save(ed, "patent", "result", {"native_check.tg.by": "Фарзона Р.", "native_check.tg.on": "2026-12-01"})
+    assert 'name="native_check.tg.by" value="Фарзона Р."' in section(page, "result")
+    after = native_cells((await ed.get("/console/flows")).text, "patent")
+    assert after[2] == str(int(before[2]) - 1) and after[:2] == before[:2] and after[3] == before[3]
+    draft = (await ed.get("/console/flows/f/patent/yaml")).text
+    assert "native_check:" in html.unescape(draft) and "tg: {by: Фарзона Р., on: 2026-12-01}" in html.unescape(draft)
+
+    # The Tajik text changes and nobody checks the new one: the check no longer holds.
+    page = await save(ed, "patent", "result", {"text.tg": "То {paid_until} пардохт шудааст",
+                                               "native_check.tg.by": "Фарзона Р.", "native_check.tg.on": "2026-12-01"})
+    assert 'name="native_check.tg.by" value=""' in section(page, "result")
+    assert native_cells((await ed.get("/console/flows")).text, "patent") == before
+    # A check dated after today is an error next to its field.
+    page = await save(ed, "patent", "result", {"native_check.ky.by": "Айгүл", "native_check.ky.on": "2099-01-01"})
+    assert problems_at(page, "result", "native_check.ky.on")[0].startswith("2099-01-01 is after today")

@@ -48,6 +48,14 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
     ("reviewed not a date", "patent.yaml", "reviewed: 2026-11-22\n    next: main.menu",
      "reviewed: last week\n    next: main.menu",
      ["patent.yaml > result > reviewed: must be a date written YYYY-MM-DD"]),
+    ("native check not a date", "patent.yaml", "reviewed: 2026-11-22\n    next: main.menu",
+     "reviewed: 2026-11-22\n    native_check: {tg: {by: Фарзона, on: yesterday}, xx: {by: A, on: 2026-01-01}}\n"
+     "    next: main.menu",
+     ["patent.yaml > result > native_check.tg.on: must be a date written YYYY-MM-DD",
+      "patent.yaml > result > native_check.xx: unknown language"]),
+    ("native check after today", "patent.yaml", "reviewed: 2026-11-22\n    next: main.menu",
+     "reviewed: 2026-11-22\n    native_check: {ky: {by: Айгүл, on: 2027-03-01}}\n    next: main.menu",
+     ["patent.yaml > result > native_check.ky.on: 2027-03-01 is after today (2026-12-07)"]),
     ("unknown calculator", "patent.yaml", "calculator: patent_next_payment", "calculator: patent_next_paymnt",
      ["patent.yaml > calc > calculator: unknown calculator 'patent_next_paymnt'; "
       "did you mean 'patent_next_payment'?"]),

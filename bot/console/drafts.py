@@ -87,6 +87,8 @@ def shown_fields(node: dict[str, Any]) -> set[str]:
         keys.add(name)
         keys.update(f"{name}.{lang}" for lang in LANGS)
     keys.update(f"examples.{lang}" for lang in LANGS)
+    keys.add("native_check")
+    keys.update(f"native_check.{lang}{part}" for lang in LANGS for part in ("", ".by", ".on"))
     for i, _ in enumerate(node.get("options") or [], start=1):
         keys.update({f"options[{i}]", f"options[{i}].label", f"options[{i}].next", f"options[{i}].value"})
         keys.update(f"options[{i}].label.{lang}" for lang in LANGS)

@@ -50,6 +50,7 @@ from bot.flows_db.yamledit import (
     add_option,
     lines,
     move_option,
+    native_check_of,
     remove_option,
     resolve,
     set_bool,
@@ -57,6 +58,7 @@ from bot.flows_db.yamledit import (
     set_examples,
     set_l10n,
     set_list,
+    set_native_check,
     set_scalar,
     set_target,
 )
@@ -173,11 +175,14 @@ class Editor:
             answers = [n for n in flow.nodes.values() if n.type == "answer"] if flow else []
             # answers whose example questions are written in some languages but not in this one
             no_examples = {lang: sum(1 for n in answers if n.examples and not n.examples.get(lang)) for lang in LANGS}
+            # answers whose text in a language no native speaker has checked yet
+            unchecked = {lang: sum(1 for n in answers if lang not in n.native_check) for lang in LANGS}
             flows.append({
                 "id": flow_id, "file": name, "title": (loaded.title.get("ru") if loaded else None) or flow_id,
                 "nodes": len(flow.nodes) if flow else None, "errors": len(errors(problems)),
                 "first_error": next((p.node for p in errors(problems) if p.node), None),
                 "warnings": sum(1 for p in problems if p.warning), "missing": missing, "no_examples": no_examples,
+                "unchecked": unchecked,
                 "stale": stale.get(flow_id, []), "changed": False})
         other = [p for p in checked.problems if not is_flow_file(p.file)]
         changed: list[str] = []
@@ -232,7 +237,7 @@ class Editor:
                            flow_problems=assign_problems(by_node.get(None, []), {
                                "start", "title", *(f"title.{lang}" for lang in LANGS)}),
                            topics=topics(), queues=QUEUES, priorities=PRIORITIES, addable=ADDABLE,
-                           text_of=text_of, resolve=resolve, errors=len(checked.errors),
+                           text_of=text_of, resolve=resolve, native=native_check_of, errors=len(checked.errors),
                            review_months=self.review_months)
 
     @staticmethod
@@ -586,10 +591,19 @@ def apply_form(node: CommentedMap, form: Any, flow_id: str) -> bool:
     def value(key: str) -> str:
         return str(form.get(key, ""))
 
+    texts_before = {lang: text_of(node.get("text"), lang) for lang in LANGS}
     for name in L10N_FIELDS:
         given = {lang: value(f"{name}.{lang}") for lang in LANGS if has(f"{name}.{lang}")}
         if given:
             changed |= set_l10n(node, name, given)
+    for lang in LANGS:
+        before = native_check_of(node, lang)
+        if has(f"native_check.{lang}.by"):
+            changed |= set_native_check(node, lang, value(f"native_check.{lang}.by"), value(f"native_check.{lang}.on"))
+        text_changed = text_of(node.get("text"), lang) != texts_before[lang]
+        if text_changed and before != ("", "") and native_check_of(node, lang) == before:
+            # a changed text was not read by the native speaker who checked the old one
+            changed |= set_native_check(node, lang, "", "")
     for i, option in enumerate(node.get("options") or [], start=1):
         if not isinstance(option, CommentedMap):
             continue

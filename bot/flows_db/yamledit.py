@@ -259,6 +259,42 @@ def set_date(node: CommentedMap, field: str, value: str) -> bool:
     return True
 
 
+def set_native_check(node: CommentedMap, lang: str, by: str, on: str) -> bool:
+    """Who checked a language's text as a native speaker, and when; both empty removes the check."""
+    by, on = " ".join(by.split()), on.strip()
+    checks = node.get("native_check")
+    current = checks.get(lang) if isinstance(checks, CommentedMap) else None
+    if not by and not on:
+        if current is None:
+            return False
+        del checks[lang]
+        if not checks:
+            del node["native_check"]
+        return True
+    try:
+        day: Any = dt.date.fromisoformat(on)
+    except ValueError:
+        day = on  # the check says what is wrong with it
+    if isinstance(current, dict) and current.get("by") == by and current.get("on") == day:
+        return False
+    if not isinstance(checks, CommentedMap):
+        checks = CommentedMap()
+        node["native_check"] = checks
+    entry = CommentedMap([("by", by), ("on", day)])
+    entry.fa.set_flow_style()
+    checks[lang] = entry
+    return True
+
+
+def native_check_of(node: CommentedMap, lang: str) -> tuple[str, str]:
+    checks = node.get("native_check")
+    current = checks.get(lang) if isinstance(checks, dict) else None
+    if not isinstance(current, dict):
+        return "", ""
+    on = current.get("on")
+    return str(current.get("by") or ""), on.isoformat() if isinstance(on, dt.date) else str(on or "")
+
+
 def set_bool(node: CommentedMap, field: str, value: bool, default: bool) -> bool:
     old = node.get(field, default)
     if old is value:

@@ -115,6 +115,7 @@ class Checker:
             self.check_numbers(node)
             self.check_node(node)
             self.check_provenance(node)
+            self.check_native(node)
         self.check_dataflow()
         self.check_reachable()
         self.check_prices()
@@ -198,6 +199,11 @@ class Checker:
                     parts = ([f"lacks {', '.join(missing)}"] if missing else []) + (
                         [f"has {', '.join(extra)} that ru lacks"] if extra else [])
                     self.err(node, f"{field}.{lang}", "numbers differ from ru: " + "; ".join(parts))
+
+    def check_native(self, node: Node) -> None:
+        for lang, (_, on) in node.native_check.items():
+            if on > self.today:
+                self.err(node, f"native_check.{lang}.on", f"{on.isoformat()} is after today ({self.today.isoformat()})")
 
     def check_provenance(self, node: Node) -> None:
         """`reviewed` is a day a person checked the facts: never in the future; warned when it is past the

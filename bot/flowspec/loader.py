@@ -32,6 +32,7 @@ from bot.flowspec.model import (
 from bot.flowspec.problems import Problem, did_you_mean
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_NAME = 80  # who checked a translation
 VAR_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 KEYWORD_KINDS = ("menu", "mediator", "language", "help", "forget", "hello")
 OPTIONAL_KEYWORDS = ("hello",)  # greetings and thanks: answered with the main menu, never a miss
@@ -41,7 +42,7 @@ SCHEMA: dict[str, dict[str, bool]] = {
     "menu": {"text": True, "options": True},
     "answer": {
         "topic": True, "text": True, "title": False, "examples": False, "sources": False,
-        "reviewed": False, "next": False, "feedback": False,
+        "reviewed": False, "native_check": False, "next": False, "feedback": False,
     },
     "ask": {
         "text": True, "expect": True, "save_as": True, "scope": False, "ask_again": False,
@@ -230,6 +231,7 @@ class _NodeReader:
             "examples": self._examples(node),
             "sources": self._sources(node),
             "reviewed": self._reviewed(node),
+            "native_check": self._native_check(node),
             "cases": self._cases(node),
             "inputs": self._inputs(node),
         }
@@ -275,6 +277,25 @@ class _NodeReader:
                 self.err(field, "must be a date written YYYY-MM-DD")
             else:
                 node.reviewed = value
+        return read
+
+    def _native_check(self, node: Node) -> Callable[[str, Any], None]:
+        def read(field: str, value: Any) -> None:
+            if not isinstance(value, dict):
+                self.err(field, "must map languages to {by: name, on: YYYY-MM-DD}")
+                return
+            for lang, check in value.items():
+                where = f"{field}.{lang}"
+                if lang not in LANGS:
+                    self.err(where, f"unknown language{did_you_mean(str(lang), LANGS)}")
+                elif not isinstance(check, dict) or set(check) != {"by", "on"}:
+                    self.err(where, "must be {by: name, on: YYYY-MM-DD}")
+                elif not isinstance(check["by"], str) or not check["by"].strip() or len(check["by"]) > MAX_NAME:
+                    self.err(f"{where}.by", f"must name who checked it (at most {MAX_NAME} characters)")
+                elif isinstance(check["on"], dt.datetime) or not isinstance(check["on"], dt.date):
+                    self.err(f"{where}.on", "must be a date written YYYY-MM-DD")
+                else:
+                    node.native_check[str(lang)] = (check["by"].strip(), check["on"])
         return read
 
     def _cases(self, node: Node) -> Callable[[str, Any], None]:

@@ -38,6 +38,9 @@ class Node:
     examples: dict[str, list[str]] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     reviewed: dt.date | None = None
+    # per language: who checked the text as a native speaker, and when; a language missing here is
+    # "written by us" (not yet read by a native speaker)
+    native_check: dict[str, tuple[str, dt.date]] = field(default_factory=dict)
     feedback: bool = True
     expect: str | None = None
     save_as: str | None = None
