@@ -532,3 +532,21 @@ async def test_each_language_has_its_native_speaker_check(kit: tuple[Desk, Runti
     # A check dated after today is an error next to its field.
     page = await save(ed, "patent", "result", {"native_check.ky.by": "Айгүл", "native_check.ky.on": "2099-01-01"})
     assert problems_at(page, "result", "native_check.ky.on")[0].startswith("2099-01-01 is after today")
+
+
+async def test_variants_of_one_question_side_by_side(db: AsyncEngine, catalogs: Catalogs) -> None:
+    """The registration deadline is one question with an answer per citizenship: each variant's page shows
+    them all, with what each is for."""
+    from tests.conftest import FLOWS
+
+    await add_staff(db, "ed", roles=("editor",), languages=("ru",), name="Editor Ed")
+    async with editor_desk(db, catalogs, flows_dir=FLOWS) as (desk, _):
+        ed = await desk.logged_in("ed")
+        page = (await ed.get("/console/flows/f/registration")).text
+        box = section(page, "deadline_uz")
+        table = box[box.index('<table class="variants">'):box.index("</table>", box.index('<table class="variants">'))]
+        assert "<strong>deadline_uz</strong><br><small>citizenship: uz</small>" in table
+        for other in ("deadline_tj", "deadline_kg", "deadline_other"):
+            assert f'href="/console/flows/f/registration#n-{other}"' in table
+        assert "15" in table and "30" in table  # the Uzbek and the Kyrgyz deadlines, side by side
+        assert '<table class="variants">' not in section(page, "fines")  # one answer for everyone

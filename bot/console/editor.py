@@ -38,6 +38,7 @@ from bot.console.preview import Previews
 from bot.console.views import Console
 from bot.core.engine import Engine
 from bot.core.model import LANG_CHOICES
+from bot.core.understanding.variants import Variants
 from bot.flows_db import sheets, unanswered
 from bot.flows_db.publisher import FlowPublisher, Refused, local_time
 from bot.flows_db.reload import EngineCache, FlowReloader
@@ -64,7 +65,7 @@ from bot.flows_db.yamledit import (
 )
 from bot.flowspec import Problem
 from bot.flowspec.loader import SCHEMA, is_flow_file
-from bot.flowspec.model import LANGS, PRIORITIES, QUEUES
+from bot.flowspec.model import LANGS, PRIORITIES, QUEUES, FlowSet, Node
 from bot.flowspec.taxonomy import topics
 from bot.i18n import Catalogs
 from bot.storage import Staff, utcnow
@@ -221,16 +222,18 @@ class Editor:
         targets = [f"{flow_id}.{n}" for n in nodes_raw] + [
             n.key for n in checked.flowset.nodes() if n.flow != flow_id]
         shared = self.shared(nodes_raw)
+        variants = variants_of(checked.flowset, flow_id)
         cutoff = months_before(self.today(), self.review_months)
         nodes = []
         for node_id, raw in nodes_raw.items():
             raw = raw if isinstance(raw, dict) else {}
             nodes.append({
-                "id": str(node_id), "raw": raw, "type": str(raw.get("type", "?")),
+                "id": str(node_id), "flow_key": f"{flow_id}.{node_id}", "raw": raw, "type": str(raw.get("type", "?")),
                 "problems": assign_problems(by_node.get(str(node_id), []), shown_fields(raw)),
                 "shared": shared.get(str(node_id), {}),
                 "technical": [(k, raw[k]) for k in TECHNICAL if k in raw],
                 "stale": isinstance(raw.get("reviewed"), dt.date) and raw["reviewed"] < cutoff,
+                "variants": variants.get(f"{flow_id}.{node_id}", []),
             })
         return self.render("editor_flow.html", request, work=work, flow_id=flow_id, file=name, doc=doc.data,
                            nodes=nodes, targets=targets,
@@ -578,6 +581,29 @@ class Editor:
     async def audit(self, request: web.Request) -> web.Response:
         self.me(request, "admin")
         return self.render("editor_audit.html", request, rows=await self.store.audit_log())
+
+
+def variants_of(flowset: FlowSet, flow_id: str) -> dict[str, list[dict[str, Any]]]:
+    """For each answer of the flow that is one variant of a question (by citizenship or region), every
+    variant of that question with the values it is for and its texts, to be shown side by side."""
+    if not flowset.flows:
+        return {}
+    variants = Variants(flowset)
+    answers = [n for n in flowset.nodes() if n.type == "answer"]
+    groups: dict[tuple[str, ...], list[Node]] = defaultdict(list)
+    for node in answers:
+        groups[variants.question(node.key)].append(node)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for members in groups.values():
+        if len(members) < 2 or not any(m.flow == flow_id for m in members):
+            continue
+        shown = [{"key": m.key, "flow": m.flow, "id": m.id, "text": m.text or {},
+                  "for": "; ".join(f"{var}: {', '.join(sorted(variants.allowed[m.key][var]))}"
+                                   for var in variants.depends(m.key))} for m in members]
+        for m in members:
+            if m.flow == flow_id:
+                out[m.key] = shown
+    return out
 
 
 def apply_form(node: CommentedMap, form: Any, flow_id: str) -> bool:
