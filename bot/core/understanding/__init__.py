@@ -19,6 +19,7 @@ from bot.core.normalize import skeleton
 from bot.core.understanding import thresholds as th
 from bot.core.understanding.classifier import LinearIndex
 from bot.core.understanding.langid import LangGuess, LanguageDetector, flow_texts, training_texts
+from bot.core.understanding.lookalike import lookalike
 from bot.core.understanding.matcher import Entry, FaqIndex
 from bot.core.understanding.person import person_request
 from bot.core.understanding.profile import said
@@ -89,6 +90,8 @@ class Understanding:
         for flow in flows.flows.values():
             texts.extend(flow.title.items())
         self.answers = {key: flows.node(key) for key in sorted({e.node for e in entries})}
+        # the answer for questions that are not ours (a plain "I can't help with that" and the menu)
+        self.not_ours = next((k for k, n in self.answers.items() if n.topic == OUT_OF_SCOPE), None)
         self.variants = Variants(flows)
         self.detector, self.index = self._models(texts, entries)
         self.linear = isinstance(self.index, LinearIndex)
@@ -168,6 +171,9 @@ class Understanding:
         ranked, firsts = self._rank(text, skel)
         if not ranked:
             return Analysis(text, skel, lang, None, "none", None, None, 0.0)
+        if self.not_ours is not None and lookalike(skel) is not None:
+            # about a car, a flight, an invention...: not ours, however much it sounds like our answers
+            return Analysis(text, skel, lang, None, "none", self.not_ours, OUT_OF_SCOPE, 1.0, ranked=tuple(ranked[:5]))
         top = tuple(ranked[:5])
         stated = said(skel)
         known = {**{k: v for k, v in profile.items() if k in self.variants.domains}, **stated}
@@ -191,8 +197,10 @@ class Understanding:
         if topic == OUT_OF_SCOPE:
             # closest to what we know is not ours (a patent for an invention): no answer, no guesses;
             # the engine says so plainly (the node's text) and shows the menu
-            return Analysis(text, skel, lang, None, "none", key if score >= clarify else None,
-                            OUT_OF_SCOPE if score >= clarify else None, score, ranked=top)
+            # (only when that is clear: a weak "not ours" is a message not understood, and two of those
+            # in a row offer a person)
+            return Analysis(text, skel, lang, None, "none", key if score >= answer else None,
+                            OUT_OF_SCOPE if score >= answer else None, score, ranked=top)
         facts = {var: stated[var] for var in self.variants.depends(key) if var in stated}
         # the lead over the next answer on another topic, and over the next answer on the same topic
         other = next((s for k, s, _ in questions[1:] if self.topic_of(k) != self.topic_of(key)), 0.0)

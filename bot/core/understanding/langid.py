@@ -62,7 +62,7 @@ class LangGuess:
         return "uz_cyrl" if (self.lang, self.script) == ("uz", "Cyrl") else self.lang
 
 
-CLASS_CHARS = 160_000  # training text per language and script (see `_sample`)
+CLASS_CHARS = 100_000  # training text per language and script (see `_sample`)
 
 
 def prepare(text: str) -> str:

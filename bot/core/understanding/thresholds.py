@@ -15,6 +15,16 @@ reading of long messages and the same "not ours" examples (main.not_ours):
   B linear, ANSWER .45    77.0%  64.3%      2/18      1/18
   B linear, ANSWER .55    75.5%  59.3%      3/18      4/18
 
+Measured again 2026-12-08 (hotline eval; CPU with time.process_time at load average ~6):
+
+                                         dev-2 topic  confident  oos answ.  tg     dev topic  start-up CPU
+  B, 7,596 examples, SGD row by row, 8 ep.  89.0%      83.0%      2/18       84.4%  94.4%      ~5.9 s
+  B, same, mini-batches of 16, 5 epochs     89.5%      82.4%      2/18       84.4%  94.4%      ~2.2 s
+  B, 9,625 examples (+2,000 by hand, tg/ky/uz styles), batches drawn once, 5 epochs
+                                            90.5%      87.4%      2/18       86.7%  96.7%      ~2.0 s
+  + look-alike rules (lookalike.py)         91.5%      87.4%      0/18       88.9%  96.7%      ~2.2 s
+  (7 and 10 epochs: 91.0% / 89.5% topic at 2.7 / 2.6 s: no better.)
+
 A = matcher.FaqIndex (TF-IDF over character 3-5-grams and word stems, rapidfuzz for unknown words,
 nearest example mixed with the whole answer, cosine); B = classifier.LinearIndex (logistic regression
 over the same features, trained at start-up by SGD, 8 epochs, numpy only; scores are probabilities).
