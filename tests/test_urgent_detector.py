@@ -105,6 +105,8 @@ DETAINED = [
     "мени полиция кармап кетти",
     "чек арада токтотуп, кирүүгө тыюу бар дешти",
     "сотто котормочу жок",
+    "меня задержали в отделе полиции, если подпишу что будет",  # held now, though "если" is in it
+    "маро милиса гирифта бурд",
 ]
 
 HELD_OR_FORCED = [
@@ -182,6 +184,13 @@ ORDINARY = [
     "шиносномаи русия гирифтан мехоҳам",
     "долг по патенту как оплатить",
     "qarzim bor kredit bo'yicha, patent berishadimi",
+    # words that look like urgent ones: "yozildi" (was written) has the skeleton of "ezildi" (crushed),
+    # "гирифтам" is "I received", and a detention asked about as a possibility is a question of the rules
+    "INN xato yozildi nima qilay",
+    "патент гирифтам баъд ба МВД рафтам чек додам",
+    "регистрация йук милиция ушласа нима булади",
+    "agar politsiya ushlasa nima bo'ladi registratsiya yo'q",
+    "если полиция остановит без регистрации что будет",
 ]
 
 

@@ -65,12 +65,12 @@ _STROKE = (r"insult|inskult|paraliz|otniala|onemel|perekosi|krivo lic|lico perek
 _INJURY = (r"ezib iubor|ezib tašla|bosib kol|az baland\w* aft|afto\w* az (bom|balandi)|biik\w* kulap|travm|"
            r"perelom|otrezal|otorval|otrubil|razdavil|pridavil|razmoz|kost\w* torč|otkrit\w* perelom|"
            r"upal\w* s (vis|les|kriš|etaj|kran)|upal\w* s \w* etaj|prišib|pilo\w* (ruk|palc)|ampu|"
-           r"jaroxatla|ezilib|ezildi|kesib tuš|barmog\w* (kesil|uzil|ezil)|"
-           r"kulap tuš|kulap ket|ezilip|talkala|"
+           r"jaroxatla|kesib tuš|barmog\w* (kesil|uzil|ezil)|"
+           r"kulap tuš|kulap ket|talkala|"
            r"iikilib tuš|balanddan iikil|lesadan (iikil|kulap|af)|leso\w* af|afto\w* az bal")
 # a weaker word (broken, cut, wound) is an injury only with a body part, blood or a hospital near it
 _HURT = r"slomal|šikast|majrux|zaxm|jarox|jarak|singan|sinib|\bsindi|kesil|kesip|kirkil|kistir|kisil|bur(id|ida)\b|ezil"
-_BODY = (r"\bruk|\bnog|palc|golov|spin|kost|\bkol\b|\bkolim|\bkoli\b|\bkolu\b|\boeg|\boek|barmog|barmak|\bboš|"
+_BODY = (r"\bruk|\bnog|palc|golov|spin|kost|\bkol\b|\bkolim|\bkoli\b|\bkolu\b|\boeg|\boek|barmog|barmag|barmak|\bboš|"
          r"\bbaš|\bsar\b|\bsaraš|\bsaram|\bdast|\bpoi\b|\bpoiam|\bpoiaš|angušt|\bbut\b|\bbutu|\bbutum|sook|sujak|"
          r"iliq|ustuxon|" + _BLEED + r"|skor|bolnic|kasalxon|bemorxon|oruukan|tez erdam|tez jardam|taččili")
 # a past injury asked about as a right (who pays, insurance, compensation) is a labour question, unless it
@@ -198,7 +198,8 @@ _RULES: list[tuple[str, list[str], str | None]] = [
     # -- detention by the police
     ("detained", [_POLICE, r"zaderj(a|i)|zabra|uvez|povez|poviaz|zagreb|siju|sidim|derjat|podpis|imzo|kol koi|"
                   r"vziali|arest|"
-                  r"ušla|olib ket|olib bor|kamab|kamaš|otirib|dastgir|bozdošt|burd|girift|nigox doš|"
+                  r"ušla|olib ket|olib bor|kamab|kamaš|otirib|dastgir|bozdošt|\bmaro (burd|girift)|"
+                  r"\b(burd|girift)and\b|\b(burd|girift)\w* burd|nigox doš|"
                   r"\bdošt(and|a\b|aand|\b)|"
                   r"nišast|karma|alip ket|kamap|otur|ostanovil"], r"zarplat|maoš|oilik|ailik|muzd|\bdms\b|"
                   r"\boms\b|strax|sugurt"),
@@ -289,11 +290,20 @@ def urgent(skel: str) -> Urgent | None:
         if all(g.search(skel) for g in groups) and not (unless and unless.search(skel)):
             if category == "wages" and not _WAGE_PROBLEM.search(skel):
                 continue
+            if category == "detained" and _IF_RE.search(skel) and not _HELD_NOW_RE.search(skel):
+                continue  # "what happens if the police stop me": a question about the rules, not a detention
             return Urgent(category, TARGETS[category])
     return None
 
 
 _CRY_RE = _compile(_CRY)
+# a detention asked about as a possibility ("если задержат", "ushlasa", "агар гиранд", "эгер кармаса")...
+_IF_RE = _compile(r"\besli\b|\bagar\b|\beger\b|\bušla(s|b kol|b ol)\w*sa\b|\bušlasa|\bkarma(sa|p kalsa)\b|"
+                  r"\bgirand\b|\bmegirand\b|dastgir kunand|\bmogut li\b")
+# ...unless it is happening: someone is held now or was taken
+_HELD_NOW_RE = _compile(r"zaderjal|zabral|uvezl|sižu|sidim|derjat|v otdelen|ušlab (oldi|ket|koldi|turibdi)|"
+                        r"ušladi|ušlašdi|dastgir kard|bozdošt kard|giriftand|burdand|karmašti|karmap (aldi|ket)|"
+                        r"karmadi|otirib|kamab koi|kamašdi|kamap koi|kamalip|xozir|seičas|\bhozir|\bazir\b")
 _TROUBLE_RE = _compile(_TROUBLE)
 
 
