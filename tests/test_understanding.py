@@ -420,6 +420,9 @@ def test_two_questions_in_one_message_answer_the_first_and_offer_the_second(flow
 
 @pytest.mark.parametrize(("text", "facts"), [
     ("мы с Таджикистана", {"citizenship": "tj"}),
+    ("я таджичка, сколько дней на регистрацию", {"citizenship": "tj"}),
+    ("Xo'janddan keldim", {"citizenship": "tj"}),
+    ("Ош шаарынан келдим", {"citizenship": "kg"}),
     ("Qozonda ishlayman", {"region": "tatarstan"}),
     ("я кыргыз, работаю в Питере", {"citizenship": "kg", "region": "spb"}),
     ("O‘zbekistondan keldim, Moskva viloyatida yashayman", {"citizenship": "uz", "region": "moscow_oblast"}),
