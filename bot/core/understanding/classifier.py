@@ -63,6 +63,9 @@ class LinearIndex:
         self.column = {f: j for j, f in enumerate(df)}
         n = len(docs)
         self.idf = np.asarray([math.log((1 + n) / (1 + d)) + 1.0 for d in df.values()], dtype=np.float32)
+        self.unknown_idf = math.log(1 + len(self.entries)) + 1.0
+        is_word = np.fromiter((f.startswith("w:") for f in self.column), dtype=bool, count=len(self.column))
+        self.scale = np.where(is_word, np.float32(WORD_WEIGHT), np.float32(1.0)).astype(np.float32)
         labels = np.asarray([position[question_of(e.node)] for e in self.entries], dtype=np.int64)
         self.weights = np.zeros((len(self.column), len(self.nodes)), dtype=np.float32)
         self.bias = np.zeros(len(self.nodes), dtype=np.float32)
@@ -78,9 +81,7 @@ class LinearIndex:
             counts.extend(doc.values())
             starts.append(len(cols))
         col = np.asarray(cols, dtype=np.int64)
-        is_word = np.fromiter((f.startswith("w:") for f in self.column), dtype=bool, count=len(self.column))
-        scale = np.where(is_word[col], np.float32(WORD_WEIGHT), np.float32(1.0))
-        vals = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf[col] * scale
+        vals = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf[col] * self.scale[col]
         bounds = np.asarray(starts, dtype=np.int64)
         norms = np.sqrt(np.add.reduceat(vals * vals, bounds[:-1])) if len(vals) else np.zeros(0, np.float32)
         lengths = np.diff(bounds)
@@ -88,19 +89,22 @@ class LinearIndex:
         return bounds, col, (vals / np.repeat(norms, lengths)).astype(np.float32)
 
     def _vector(self, doc: Counter[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        cols, vals, unknown = [], [], 0.0
-        unknown_idf = math.log(1 + len(self.entries)) + 1.0
+        """A question's TF-IDF vector over the known features, normalised with what was never seen
+        counted in its length (a question about something else stays flat)."""
+        cols, counts, unknown = [], [], 0.0
+        get = self.column.get
         for f, c in doc.items():
-            j = self.column.get(f)
-            scale = WORD_WEIGHT if f.startswith("w:") else 1.0
+            j = get(f)
             if j is not None:
                 cols.append(j)
-                vals.append((1.0 + math.log(c)) * float(self.idf[j]) * scale)
-            else:  # what was never seen still counts in the length: a question about something else stays flat
-                unknown += ((1.0 + math.log(c)) * unknown_idf * scale) ** 2
-        v = np.asarray(vals, dtype=np.float32)
+                counts.append(c)
+            else:
+                scale = WORD_WEIGHT if f.startswith("w:") else 1.0
+                unknown += ((1.0 + math.log(c)) * self.unknown_idf * scale) ** 2
+        col = np.asarray(cols, dtype=np.int64)
+        v = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf[col] * self.scale[col]
         norm = math.sqrt(float(v @ v) + unknown) or 1.0
-        return np.asarray(cols, dtype=np.int64), v / norm
+        return col, (v / norm).astype(np.float32)
 
     def _train(self, bounds: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], vals: npt.NDArray[np.float32],
                labels: npt.NDArray[np.int64]) -> None:

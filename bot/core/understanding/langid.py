@@ -63,6 +63,7 @@ class LangGuess:
 
 
 CLASS_CHARS = 100_000  # training text per language and script (see `_sample`)
+WORD_CACHE = 50_000  # words whose feature rows are kept (a few MB)
 
 
 def prepare(text: str) -> str:
@@ -190,9 +191,20 @@ class LanguageDetector:
         table[-1, :] = 0.0
         self.table: npt.NDArray[np.float32] = table
         self._unseen = len(vocabulary)
+        self._word_rows: dict[str, list[int]] = {}
+
+    def _rows(self, word: str) -> list[int]:
+        """The table rows of a word's features, kept for the words people type again and again."""
+        rows = self._word_rows.get(word)
+        if rows is None:
+            if len(self._word_rows) >= WORD_CACHE:
+                self._word_rows.clear()
+            rows = [self.index.get(f, self._unseen) for f in word_features(word)]
+            self._word_rows[word] = rows
+        return rows
 
     def log_likelihoods(self, prepared: str) -> npt.NDArray[np.float64]:
-        rows = [self.index.get(f, self._unseen) for f in features(prepared)]
+        rows = [r for word in prepared.split() for r in self._rows(word)]
         if not rows:
             return np.zeros(len(CLASSES))
         scores: npt.NDArray[np.float64] = self.table[rows].sum(axis=0, dtype=np.float64) / math.sqrt(len(rows))

@@ -14,9 +14,11 @@ import re
 _CITIZENSHIP = {
     "uz": r"\b(uzbek|ozbek|taškent|toškent|samarkand|andijan|andijon|fergan|fargon|namangan|buxar|buxoro|"
           r"xorezm|xorazm|karakalpak|korakalpok|nukus|kaškadar|kaškadari|surxandar|džizak|jizzax|jizak|navoi)",
-    "tj": r"\b(ta(d)?jik|tojik|točik|tačik|ta(d)?jič|tojič|dušanbe|xudjand|xujand|xučand|xojand|xočand|kuliab|kulob|xatlon|bokxtar|boxtar|"
+    "tj": r"\b(ta(d)?jik|tojik|točik|tačik|ta(d)?jič|tojič|dušanbe|xudjand|xujand|xučand|xojand|xočand|"
+          r"kuliab|kulob|xatlon|bokxtar|boxtar|"
           r"istaravšan|pendjikent|panjakent|pančakent|badaxšan|badaxšon|rašt)",
-    "kg": r"\b(kirgiz|kirgis|kirgiš|kirgzst|biškek|oštan|ošton|ošdan|iz oša|s oša|oš (šar|šaxr)|džalal|jalal|čui|karakol|talas|"
+    "kg": r"\b(kirgiz|kirgis|kirgiš|kirgzst|biškek|oštan|ošton|ošdan|iz oša|s oša|oš (šar|šaxr)|džalal|jalal|"
+          r"čui|karakol|talas|"
           r"batken|naryn|narin)",
     # the other EAEU states: no patent, 30 days for registration, like Kyrgyzstan
     "eaeu": r"\b(kazax|kazakst|kazaks\b|kozog|kozok|kazok|almat|astana|armeni|armian|armanist|erevan|belarus|"
