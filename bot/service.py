@@ -172,7 +172,9 @@ class ConversationService:
             request, p = turn.handoff, turn.profile
             await tx.conversations.hand_over(row.conversation_id, queue=request.queue, priority=request.priority,
                                              lang=p.lang, now=now)
-            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now))
+            # the handoff node on its line: the console names the reason (urgent.detained: detention)
+            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now,
+                                     node=request.node))
             if self.on_handoff is not None:
                 extra = await self.on_handoff(tx, row.conversation_id, p.lang, p.script, request.queue,
                                               request.priority, now)
