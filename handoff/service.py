@@ -171,7 +171,7 @@ class HandoffService:
                 status, assignee = await tx.conversations.status(conversation_id) or (conv.status, None)
                 if status == Status.WITH_MEDIATOR and assignee:
                     if assignee == me.id:
-                        raise HandoffError(L_("you have this conversation already"))
+                        raise HandoffError(L_("already taken by you"))
                     other = await tx.staff.display_name(assignee)
                     raise HandoffError(L_("already taken by %(name)s"), name=other or "?")
                 raise HandoffError(L_("this conversation is not waiting (it is %(status)s)"), status=status)
@@ -248,7 +248,7 @@ class HandoffService:
 
     async def resolve(self, conversation_id: int, me: Staff | None, resolution: str, *, note: str = "") -> None:
         if resolution not in RESOLUTIONS:
-            raise HandoffError(L_("choose a resolution"))
+            raise HandoffError(L_("choose a resolution: %(choices)s"), choices=", ".join(RESOLUTIONS))
         now = self.clock()
         async with transaction(self.db) as tx:
             conv = await self._load(tx, conversation_id)
@@ -304,7 +304,8 @@ class HandoffService:
         try:
             check_transition(current, target)
         except IllegalTransition as exc:
-            raise HandoffError(L_("not possible now: %(detail)s"), detail=str(exc)) from exc
+            raise HandoffError(L_("a conversation cannot go from %(current)s to %(target)s"), current=current,
+                               target=str(target)) from exc
 
     async def _load(self, tx: Tx, conversation_id: int) -> ConversationRef:
         conv = await tx.conversations.lock(conversation_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +25,7 @@ from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.storage.db import create_engine, upgrade
+from handoff.texts import T_REQUEUED, T_TRANSFERRED, say
 from tests.conftest import Clock
 from tests.console_kit import SESSION_LIBRARY_KEYS, Client, Desk, serve_desk
 from tests.handoff_kit import PASSWORD, add_staff, channel_t, conversation, escalate, transcript, waiting
@@ -435,3 +437,126 @@ async def test_escalated_conversation_reaches_the_queue_page(desk: Desk, team: d
     assert f'href="/console/c/{conv}"' in page
     tim = await desk.logged_in("tim")  # Tajik only: a Russian conversation is not his
     assert f'href="/console/c/{conv}"' not in (await tim.get("/console/queue")).text
+
+
+# -- ownership -------------------------------------------------------------------------------------------
+
+async def test_only_the_assigned_mediator_acts_and_an_admin_takes_over_after_confirming(
+        desk: Desk, team: dict[str, Any], db: AsyncEngine, catalogs: Catalogs) -> None:
+    boss = await add_staff(db, "boss", name="Boss Admin", roles=("admin",), languages=("ru",))
+    await desk.migrant("owned-migrant", "/start")
+    await desk.migrant("owned-migrant", "оператор")
+    conv = (await desk.handoff.queue(team["ana"]))[0]["id"]
+    ana, bob, admin = await desk.logged_in("ana"), await desk.logged_in("bob"), await desk.logged_in("boss")
+    await ana.post(f"/console/c/{conv}/take")
+    # Bob sees who has it and no form to act with; posting anyway is refused, and nothing changes.
+    page = (await bob.get(f"/console/c/{conv}")).text
+    assert "Ana Petrova has this conversation." in page and 'id="send"' not in page and 'id="resolve"' not in page
+    assert "has it: Ana Petrova" in (await bob.get("/console/all")).text
+    before = len(await transcript(db, conv))
+    for action, form in (("reply", {"text": "mine now"}), ("transfer", {"colleague": str(team["bob"].id)}),
+                         ("transfer", {"queue": "legal"}), ("return", {}), ("resolve", {"resolution": "answered"})):
+        refused = await bob.post(f"/console/c/{conv}/{action}", form)
+        assert refused.status == 403, action
+        assert "Ana Petrova has this conversation: only they can do this" in refused.text, action
+    row = await conversation(db, conv)
+    assert (row.status, row.assignee_id) == ("WITH_MEDIATOR", team["ana"].id)
+    assert len(await transcript(db, conv)) == before
+    # A mediator cannot take over; an admin can, only after confirming, and it is logged.
+    assert (await bob.post(f"/console/c/{conv}/takeover", {"confirm": "yes"})).status == 403
+    assert (await admin.post(f"/console/c/{conv}/reply", {"text": "admin"})).status == 403
+    page = await admin.follow(await admin.post(f"/console/c/{conv}/takeover"))
+    assert "Confirm that you take the conversation over." in page.text and 'id="takeover-confirm"' in page.text
+    assert (await conversation(db, conv)).assignee_id == team["ana"].id
+    page = await admin.follow(await admin.post(f"/console/c/{conv}/takeover", {"confirm": "yes"}))
+    assert "You have taken this conversation over; it is logged." in page.text
+    assert (await conversation(db, conv)).assignee_id == boss.id
+    async with db.connect() as conn:
+        logged = (await conn.execute(sql("SELECT action, staff_id FROM audit_log"))).all()
+    assert ("conversation.take_over", boss.id) in [tuple(r) for r in logged]
+    told = [m.text for m in await transcript(db, conv) if m.direction == "out" and m.sender == "system"]
+    assert told[-1] == say(catalogs, "ru", "Latn", T_TRANSFERRED, name="Boss")
+    assert (await ana.post(f"/console/c/{conv}/reply", {"text": "still mine?"})).status == 403
+    # The new owner transfers it to Bob: the migrant is told who has it now.
+    await admin.post(f"/console/c/{conv}/transfer", {"colleague": str(team["bob"].id)})
+    told = [m.text for m in await transcript(db, conv) if m.direction == "out" and m.sender == "system"]
+    assert told[-1] == say(catalogs, "ru", "Latn", T_TRANSFERRED, name="Bob")
+    await bob.post(f"/console/c/{conv}/transfer", {"queue": "legal"})
+    told = [m.text for m in await transcript(db, conv) if m.direction == "out" and m.sender == "system"]
+    assert told[-1] == say(catalogs, "ru", "Latn", T_REQUEUED)
+
+
+# -- triage at a glance ---------------------------------------------------------------------------------------
+
+async def test_queue_rows_say_why_what_and_how_long(desk: Desk, db: AsyncEngine, clock: Clock) -> None:
+    await add_staff(db, "tom", name="Tom", languages=("ru", "tg"), skills=("general", "legal", "medical"))
+    await desk.migrant("calm-migrant", "/start")
+    await desk.migrant("calm-migrant", "оператор")
+    await desk.migrant("calm-migrant", "Здравствуйте, у меня вопрос про патент для работы в Москве и области")
+    await desk.migrant("urgent-migrant", "/start", lang="tg")
+    await desk.migrant("urgent-migrant", "маро полис боздошт кард", lang="tg")
+    tom = await desk.logged_in("tom")
+    page = (await tom.get("/console/queue")).text
+    rows = re.findall(r'<li class="(item[^"]*)" data-id="(\d+)"', page)
+    assert [c.split() for c, _id in rows] == [["item", "urgent"], ["item"]]  # urgent first, and red
+    urgent, calm = (i for _c, i in rows)
+    urgent_row = page[page.index(f'data-id="{urgent}"'):page.index(f'data-id="{calm}"')]
+    calm_row = page[page.index(f'data-id="{calm}"'):]
+    assert "detention" in urgent_row and "Тоҷикӣ" in urgent_row
+    assert "«маро полис боздошт кард»" in urgent_row
+    assert "asked for a person" in calm_row and "Русский" in calm_row
+    assert "«Здравствуйте, у меня вопрос про патент для работы в Москве и области»" in calm_row
+    assert '<span class="unread" title="unread messages">1</span>' in calm_row
+    assert re.search(r'class="wait" data-since="[0-9T:.+-]+"', calm_row)
+    assert 'data-waiting="2"' in page  # the tab title's count
+
+
+# -- the console's language and times -----------------------------------------------------------------------
+
+ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+NOT_ENGLISH = {"English", "Telegram", "WhatsApp", "Ctrl", "Enter", "Europe", "Moscow", "MSK", "Ana", "Petrova", "Boss",
+               "Ed", "Oʻzbekcha"}
+
+
+def visible_english(page: str) -> set[str]:
+    """Words in Latin letters a reader of the page sees (texts, placeholders, labels, titles)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    # what people wrote (the migrant, the bot's answers, names) is not the console's own words
+    page = re.sub(r'<li class="m (?:in|out)[^"]*".*?</li>', " ", page, flags=re.S)
+    page = re.sub(r'<option value="\d+">.*?</option>', " ", page)
+    shown = re.findall(r'(?:placeholder|aria-label|title)="([^"]*)"', page)
+    shown += re.findall(r">([^<]+)<", page)
+    words = {w for part in shown for w in ENGLISH_WORD.findall(part)}
+    return words - NOT_ENGLISH
+
+
+async def test_the_console_speaks_russian_unless_english_is_chosen(
+        desk: Desk, team: dict[str, Any], db: AsyncEngine, clock: Clock) -> None:
+    await add_staff(db, "boss", name="Boss", roles=("admin",), languages=("ru", "uz"))
+    await desk.migrant("ru-migrant", "/start")
+    await desk.migrant("ru-migrant", "оператор")
+    conv = (await desk.handoff.queue(team["ana"]))[0]["id"]
+    client = await desk.client(lang="")  # no choice made: Russian
+    login = await client.get("/console/login")
+    assert "Войти" in login.text and visible_english(login.text) == set()
+    await client.login("ana")
+    await client.get("/console/login")
+    for path in ("/console/queue", "/console/mine", "/console/all", f"/console/c/{conv}"):
+        page = await client.get(path)
+        assert page.status == 200 and visible_english(page.text) == set(), (path, visible_english(page.text))
+    await client.post(f"/console/c/{conv}/take")
+    page = await client.get(f"/console/c/{conv}")
+    assert "Вы взяли это обращение." in page.text and visible_english(page.text) == set()
+    assert re.search(r"\d\d\.\d\d \d\d:\d\d MSK", page.text) and "Europe/Moscow" in page.text
+    refused = await (await desk.logged_in("bob", lang="")).post(f"/console/c/{conv}/resolve", {"resolution": "spam"})
+    assert refused.status == 403 and "только он(а)" in refused.text
+    boss = await desk.logged_in("boss", lang="")
+    for path in ("/console/canned", "/console/queue"):
+        page = await boss.get(path)
+        assert visible_english(page.text) == set(), (path, visible_english(page.text))
+    # The switch: English from now on in this browser, Russian again when switched back.
+    switched = await client.post("/console/lang", {"lang": "en", "next": "/console/queue"})
+    assert (switched.status, switched.location) == (303, "/console/queue")
+    assert ">Queue <small" in (await client.get("/console/queue")).text
+    await client.post("/console/lang", {"lang": "ru", "next": "/console/queue"})
+    assert ">Очередь <small" in (await client.get("/console/queue")).text

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.console.i18n import L_
 
-# the handoff node of an urgent situation -> what it is (bot/core/understanding/urgent.py's TARGETS)
+# an urgent situation's node -> what it is (bot/core/understanding/urgent.py's TARGETS; the flows hand
+# over at "<node>_handoff")
 URGENT_NODES = {
     "urgent.detained": L_("detention"),
     "urgent.passport": L_("passport taken"),
@@ -32,8 +35,9 @@ PREVIEW_WORDS = 12
 
 def reason(handoff_text: str | None, handoff_node: str | None) -> str:
     """The reason's English words (a msgid of the console catalog), or "" when unknown."""
-    if handoff_node in URGENT_NODES:
-        return URGENT_NODES[handoff_node]
+    node = (handoff_node or "").removesuffix("_handoff")  # urgent.detained_handoff: after urgent.detained
+    if node in URGENT_NODES:
+        return URGENT_NODES[node]
     if not handoff_text or not handoff_text.startswith(PREFIX):
         return ""
     word = handoff_text[len(PREFIX):].split(";")[0].split(" ")[0]
@@ -44,3 +48,36 @@ def preview(text: str | None, words: int = PREVIEW_WORDS) -> str:
     """The first words of a message, for a queue row."""
     parts = (text or "").split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+# The activity lines as handoff.service and bot.service write them ("<from> -> <to>: <why>"), each with
+# the console's words for it; a line that matches none is shown as stored.
+_ACTIVITY = [
+    (re.compile(r"^BOT -> WAITING: (?P<reason>\w+)(?: at \S+)?; queue (?P<queue>\w+), priority (?P<priority>\w+)"),
+     L_("handed over to a person: %(reason)s; queue: %(queue)s, priority: %(priority)s")),
+    (re.compile(r"^\w+ -> \w+: taken over by (?P<name>.+) from (?P<other>.+)$"),
+     L_("%(name)s took the conversation over from %(other)s")),
+    (re.compile(r"^\w+ -> \w+: taken by (?P<name>.+)$"), L_("%(name)s took the conversation")),
+    (re.compile(r"^\w+ -> \w+: answered by (?P<name>.+)$"), L_("%(name)s answered and took the conversation")),
+    (re.compile(r"^\w+ -> \w+: transferred by (?P<name>.+) to the (?P<queue>\w+) queue$"),
+     L_("%(name)s passed the conversation to the queue: %(queue)s")),
+    (re.compile(r"^\w+ -> \w+: transferred by (?P<name>.+) to (?P<other>.+)$"),
+     L_("%(name)s passed the conversation to %(other)s")),
+    (re.compile(r"^\w+ -> \w+: returned by (?P<name>.+)$"), L_("%(name)s returned the conversation to the bot")),
+    (re.compile(r"^\w+ -> \w+: migrant returned to the bot$"), L_("the migrant went back to the bot")),
+    (re.compile(r"^\w+ -> RESOLVED: (?P<resolution>\w+) automatically"), L_("closed automatically: %(resolution)s")),
+    (re.compile(r"^\w+ -> RESOLVED: (?P<resolution>\w+) by (?P<name>.+?)(?: \(.*\))?$"),
+     L_("%(name)s resolved the conversation: %(resolution)s")),
+]
+
+
+def activity(text: str) -> tuple[str, dict[str, str]] | None:
+    """An activity line as (msgid, parameters); the parameters named reason, queue, priority and
+    resolution are stored words the console translates too."""
+    for pattern, message in _ACTIVITY:
+        if found := pattern.match(text):
+            params = found.groupdict()
+            if "reason" in params:
+                params["reason"] = REASONS.get(params["reason"], params["reason"])
+            return message, params
+    return None

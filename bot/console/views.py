@@ -34,6 +34,8 @@ STAFF = web.RequestKey("staff", Staff)
 CSRF = web.RequestKey("csrf", str)
 FLASH = web.RequestKey[str | None]("flash")
 UI = web.RequestKey("ui_lang", str)
+# the parameters of activity lines and refusals that are stored words, translated too
+STORED_WORDS = ("reason", "queue", "priority", "resolution", "status", "current", "target")
 # the words the console shows for the stored ones (statuses, queues, resolutions, channels, scripts)
 WORDS = {
     "BOT": L_("with the bot"), "WAITING": L_("waiting"), "WITH_MEDIATOR": L_("with a mediator"),
@@ -41,7 +43,8 @@ WORDS = {
     "answered": L_("answered"), "referred": L_("referred"), "no_reply": L_("no reply"), "duplicate": L_("duplicate"),
     "spam": L_("spam"), "other": L_("other"), "telegram": "Telegram", "whatsapp": "WhatsApp",
     "web": L_("web chat"), "terminal": L_("terminal"), "Cyrl": L_("Cyrillic"), "Latn": L_("Latin"),
-    "migrant": L_("migrant"), "bot": L_("bot"), "system": L_("system"), "admin": L_("admin"),
+    "normal": L_("normal"), "urgent": L_("urgent"), "migrant": L_("migrant"), "bot": L_("bot"),
+    "system": L_("system"), "admin": L_("admin"),
     "editor": L_("editor"), "mediator": L_("mediator"), "coordinator": L_("coordinator"),
 }
 STOP: dict[str, Any] = {"type": "stop"}  # put in an event stream's queue to end it
@@ -62,6 +65,15 @@ class Console:
     def t(self, request: web.Request, message: str, /, **params: Any) -> str:
         """`message` in the language of the console the request is for."""
         return self.texts.gettext(request.get(UI, "ru"), message, **params)
+
+    def activity(self, request: web.Request, text: str) -> str:
+        """An activity line in the console's language (stored in English, for the logs and the export)."""
+        found = triage.activity(text)
+        if found is None:
+            return text
+        message, params = found
+        return self.t(request, message, **{k: self.t(request, WORDS.get(v, v)) if k in STORED_WORDS else v
+                                           for k, v in params.items()})
 
     def home(self, staff: Staff) -> str:
         """Where someone lands after logging in: their own work."""
@@ -251,6 +263,9 @@ class Console:
             last = data["last_inbound_at"]
             window = {"open": bool(last and utcnow() - last < WINDOW), "until": (last + WINDOW) if last else None}
         messages = transcript(data["messages"])
+        for m in messages:
+            if m.direction == "activity":
+                m.shown = self.activity(request, m.text)
         handoff = next((m for m in reversed(messages) if m.direction == "activity"
                         and (m.text or "").startswith(triage.PREFIX) and m.conversation_id == conv.id), None)
         assignee = next((s for s in await self.handoff.colleagues() if s.id == conv.assignee_id), None)
@@ -269,7 +284,8 @@ class Console:
         conv_id = int(request.match_info["id"])
         rows = transcript(await self.handoff.messages_after(conv_id, 0))  # the labels of earlier buttons
         return web.json_response({"messages": [
-            {"id": r.id, "direction": r.direction, "sender": r.sender, "text": r.text, "media": r.media or [],
+            {"id": r.id, "direction": r.direction, "sender": r.sender, "media": r.media or [],
+             "text": self.activity(request, r.text) if r.direction == "activity" else r.text,
              "pressed": r.pressed, "who": self.t(request, WORDS.get(r.sender, r.sender)),
              "at": local_time(r.created_at, self.tz)} for r in rows if r.id > int(after)]})
 
@@ -309,8 +325,7 @@ class Console:
             raise self.forbidden(request, exc.message, **exc.params) from exc
         except HandoffError as exc:
             await self.flash(request, L_("Not done: %(why)s."), why=self.t(request, exc.message, **{
-                k: self.t(request, WORDS[v]) if isinstance(v, str) and v in WORDS else v
-                for k, v in exc.params.items()}))
+                k: self.t(request, WORDS.get(v, v)) if k in STORED_WORDS else v for k, v in exc.params.items()}))
         raise web.HTTPSeeOther(f"/console/c/{conv_id}")
 
     # -- canned replies (editors) --------------------------------------------------------------------
@@ -410,6 +425,7 @@ class Shown:
     node: str | None
     created_at: dt.datetime
     pressed: str | None  # the label of the pressed button (a rating: its number)
+    shown: str = ""  # an activity line in the console's language
 
 
 def transcript(rows: list[Any]) -> list[Shown]:
