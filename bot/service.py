@@ -150,7 +150,8 @@ class ConversationService:
         row.conversation_id = row.rateable
         thanks = say(self.engine.texts, row.profile.lang, row.profile.script, T_THANKS)
         reply = Reply(text=thanks)
-        await tx.messages.add([_message_row(row, inbound, "in", "migrant", inbound.text, now),
+        pressed = [{"payload": inbound.payload}] if inbound.payload else None  # the console shows the number
+        await tx.messages.add([_message_row(row, inbound, "in", "migrant", inbound.text, now, buttons=pressed),
                                _message_row(row, inbound, "out", "bot", thanks, now)])
         await self._outbox(tx, inbound, [reply], [None], now)
         return HandleResult([reply], row.conversation_id, Status.RESOLVED)

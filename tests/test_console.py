@@ -560,3 +560,50 @@ async def test_the_console_speaks_russian_unless_english_is_chosen(
     assert ">Queue <small" in (await client.get("/console/queue")).text
     await client.post("/console/lang", {"lang": "ru", "next": "/console/queue"})
     assert ">Очередь <small" in (await client.get("/console/queue")).text
+
+
+# -- staff accounts: roles, languages, passwords ----------------------------------------------------------
+
+async def test_hotline_users_set_roles_languages_and_reset_password(tmp_path: Path, flows: FlowSet,
+                                                                    catalogs: Catalogs) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'roles.sqlite3'}"
+    assert hotline(["users", "add", "lola", "--password-stdin"], url, "first-password-1\n").returncode == 0
+    changed = hotline(["users", "set-roles", "lola", "coordinator,editor"], url)
+    assert (changed.returncode, changed.stdout) == (0, "lola: roles coordinator,editor\n"), changed.stderr
+    assert hotline(["users", "set-languages", "lola", "tg,ky"], url).returncode == 0
+    assert hotline(["users", "set-roles", "lola", "boss"], url).stderr == \
+        "error: unknown role: boss (choose from admin, editor, mediator, coordinator)\n"
+    assert hotline(["users", "set-languages", "nobody", "ru"], url).stderr == "error: no user 'nobody'\n"
+    reset = hotline(["users", "reset-password", "lola"], url)
+    found = re.fullmatch(r"lola: new password \(shown once\): (\S+)\n", reset.stdout)
+    assert found, (reset.stdout, reset.stderr)
+    lines = {line.split()[0]: line.split() for line in hotline(["users", "list"], url).stdout.splitlines()}
+    assert lines["lola"] == ["lola", "coordinator,editor", "tg,ky", "general", "active"]
+
+    db = create_engine(url)
+    try:
+        service = ConversationService(db, Engine(flows, catalogs))
+        async with serve_desk(service, db, flows, catalogs) as desk:
+            client = await desk.client()
+            assert (await client.login("lola", "first-password-1")).status == 401  # the old one is gone
+            page = await client.login("lola", found.group(1))
+            assert (page.status, page.location) == (303, "/console/all")  # a coordinator's start
+            await client.get("/console/login")
+            assert (await client.get("/console/all")).status == 200
+            assert (await client.get("/console/queue")).status == 302  # not a mediator: no queue to work
+            account = (await client.get("/console/account")).text
+            assert "coordinator, editor" in account and "Тоҷикӣ, Кыргызча" in account
+            # Her own password: the current one first, the new one twice, at least 10 characters.
+            for form, said in (({"current": "wrong-password", "new": "second-pass-2", "repeat": "second-pass-2"},
+                                "Not changed: the current password is wrong."),
+                               ({"current": found.group(1), "new": "second-pass-2", "repeat": "other-pass-22"},
+                                "The two new passwords differ."),
+                               ({"current": found.group(1), "new": "short", "repeat": "short"},
+                                "Not changed: a password has at least 10 characters."),
+                               ({"current": found.group(1), "new": "second-pass-2", "repeat": "second-pass-2"},
+                                "Your password is changed.")):
+                page = await client.follow(await client.post("/console/account/password", form))
+                assert said in page.text, said
+            assert (await (await desk.client()).login("lola", "second-pass-2")).status == 303
+    finally:
+        await db.dispose()

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from bot.console import triage
 from bot.console.auth import LoginThrottle, csrf_token, same_token, verify_password
 from bot.console.i18n import COOKIE, L_, UI_LANGS, ConsoleTexts, local_time, ui_lang
+from bot.console.users import UserError, change_own_password
 from bot.events import EventBus
 from bot.storage import Database, Staff, reading, transaction, utcnow
 from bot.vocabulary import CHANNELS as CAPABILITIES
@@ -328,6 +329,25 @@ class Console:
                 k: self.t(request, WORDS.get(v, v)) if k in STORED_WORDS else v for k, v in exc.params.items()}))
         raise web.HTTPSeeOther(f"/console/c/{conv_id}")
 
+    # -- one's own account ------------------------------------------------------------------------------
+
+    async def account(self, request: web.Request) -> web.Response:
+        return self.render("account.html", request, roles=[WORDS.get(r, r) for r in request[STAFF].roles])
+
+    async def account_password(self, request: web.Request) -> web.Response:
+        me = request[STAFF]
+        form = await request.post()
+        current, new = str(form.get("current", "")), str(form.get("new", ""))[:200]
+        if new != str(form.get("repeat", "")):
+            await self.flash(request, L_("The two new passwords differ."))
+        else:
+            try:
+                await change_own_password(self.db, me.login, current, new)
+                await self.flash(request, L_("Your password is changed."))
+            except UserError as exc:
+                await self.flash(request, L_("Not changed: %(why)s."), why=self.t(request, str(exc)))
+        raise web.HTTPSeeOther("/console/account")
+
     # -- canned replies (editors) --------------------------------------------------------------------
 
     async def canned(self, request: web.Request) -> web.Response:
@@ -406,6 +426,8 @@ def setup(app: web.Application, console: Console, secret: bytes) -> None:
     r.add_get("/console/c/{id:\\d+}", console.conversation)
     r.add_get("/console/c/{id:\\d+}/messages", console.messages)
     r.add_post("/console/c/{id:\\d+}/{action:[a-z]+}", console.act)
+    r.add_get("/console/account", console.account)
+    r.add_post("/console/account/password", console.account_password)
     r.add_get("/console/canned", console.canned)
     r.add_post("/console/canned", console.canned_save)
     r.add_get("/console/events", console.stream)
