@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.console.i18n import L_
+from bot.core import patent_prices
 
 # an urgent situation's node -> what it is (bot/core/understanding/urgent.py's TARGETS; the flows hand
 # over at "<node>_handoff")
@@ -81,3 +82,23 @@ def activity(text: str) -> tuple[str, dict[str, str]] | None:
                 params["reason"] = REASONS.get(params["reason"], params["reason"])
             return message, params
     return None
+
+
+CITIZENSHIPS = {"uz": L_("Uzbekistan"), "tj": L_("Tajikistan"), "kg": L_("Kyrgyzstan"),
+                "eaeu": L_("Kazakhstan, Armenia, Belarus"), "other": L_("another country")}
+
+
+def citizenship(value: str | None) -> str:
+    """A stored citizenship as a msgid ("" when unknown); an unexpected value as it is."""
+    return CITIZENSHIPS.get(value or "", value or "")
+
+
+def region(value: str | None) -> str:
+    """A stored region id as its Russian name (the names people use in Russia, whatever the console's
+    language); "" when unknown."""
+    if not value:
+        return ""
+    if value == "other":
+        return L_("another region")
+    found = patent_prices.table().regions.get(value)
+    return found.names.get("ru", value) if found else value

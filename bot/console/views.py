@@ -244,6 +244,10 @@ class Console:
         for item in items:
             item["reason"] = triage.reason(item.get("handoff_text"), item.get("handoff_node"))
             item["preview"] = triage.preview(item.get("last_text"))
+            item["citizenship"] = triage.citizenship(item.get("citizenship"))
+            item["region"] = triage.region(item.get("region"))
+            if item.get("topic") == "handoff_needed":  # says nothing the status does not
+                item["topic"] = None
         return items
 
     # -- one conversation -----------------------------------------------------------------------
@@ -271,7 +275,9 @@ class Console:
                         and (m.text or "").startswith(triage.PREFIX) and m.conversation_id == conv.id), None)
         assignee = next((s for s in await self.handoff.colleagues() if s.id == conv.assignee_id), None)
         return self.render("conversation.html", request, conv=conv, messages=messages, lang=lang,
-                           profile=conv.vars or {}, canned=canned, colleagues=await self.handoff.colleagues(),
+                           profile=conv.vars or {}, canned=canned,
+                           citizenship=triage.citizenship((conv.vars or {}).get("citizenship")),
+                           region=triage.region((conv.vars or {}).get("region")), colleagues=await self.handoff.colleagues(),
                            queues=QUEUES, resolutions=RESOLUTIONS, window=window, mine=conv.assignee_id == me.id,
                            assignee=assignee, script=conv.script,
                            reason=triage.reason(handoff.text, handoff.node) if handoff else "",

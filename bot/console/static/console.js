@@ -153,7 +153,7 @@
       li.className = `m ${m.direction} ${m.sender}`;
       li.dataset.id = m.id;
       const who = m.direction === "note" ? body.dataset.tNote : (m.direction === "activity" ? "" : m.who);
-      li.append(span("meta", `${who} · ${m.at}`));
+      li.append(span("meta", who ? `${who} · ${m.at}` : m.at));
       if (m.pressed) {
         const pressed = span("pressed", `${body.dataset.tPressed}: `);
         const b = document.createElement("b");
