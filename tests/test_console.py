@@ -295,8 +295,8 @@ async def test_conversation_page_shows_the_contact_and_the_whatsapp_window(
                          vars={"citizenship": "uz", "region": "Moskva"}, priority="urgent")
     ana = await desk.logged_in("ana")
     page = (await ana.get(f"/console/c/{conv}")).text
-    for shown in ("Oʻzbekcha", "<dd>WhatsApp</dd>", "<dt>Citizenship</dt><dd>Uzbekistan</dd>", "<dd>Moskva</dd>", "URGENT",
-                  "<dt>Queue</dt><dd>general</dd>"):
+    for shown in ("Oʻzbekcha", "<dd>WhatsApp</dd>", "<dt>Citizenship</dt><dd>Uzbekistan</dd>", "<dd>Moskva</dd>",
+                  "URGENT", "<dt>Queue</dt><dd>general</dd>"):
         assert shown in page, shown
     assert "WhatsApp window:" in page and "closed: your reply will first go as the approved template" in page
     async with db.begin() as conn:  # the migrant wrote an hour ago: the window is open
