@@ -16,6 +16,7 @@ from typing import Any
 from babel.dates import format_datetime
 
 from bot.core.texts import Texts
+from bot.core.translit import uz_latin_to_cyrillic
 from bot.events import EventBus
 from bot.storage import (
     ConversationRef,
@@ -194,6 +195,8 @@ class HandoffService:
                 raise HandoffError(L_("the conversation is %(status)s; nothing can be sent"), status=conv.status)
             else:
                 await self._own(tx, conv, me)
+            if conv.lang == "uz" and conv.script == "Cyrl":  # mediators type Latin; the migrant reads Cyrillic
+                text = uz_latin_to_cyrillic(text)
             await self._deliver(tx, conv, now, text, sender="mediator", staff_id=me.id)
             await tx.conversations.touch(conversation_id, now)
             await tx.timers.schedule("inactive", conversation_id, now + self.policy.inactivity)

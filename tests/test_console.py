@@ -28,7 +28,17 @@ from bot.storage.db import create_engine, upgrade
 from handoff.texts import T_REQUEUED, T_TRANSFERRED, say
 from tests.conftest import Clock
 from tests.console_kit import SESSION_LIBRARY_KEYS, Client, Desk, serve_desk
-from tests.handoff_kit import PASSWORD, add_staff, channel_t, conversation, escalate, transcript, waiting
+from tests.handoff_kit import (
+    PASSWORD,
+    add_staff,
+    channel_t,
+    contact_t,
+    conversation,
+    escalate,
+    outbox,
+    transcript,
+    waiting,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS = "<script>alert(1)</script><b>x</b>"
@@ -607,3 +617,27 @@ async def test_hotline_users_set_roles_languages_and_reset_password(tmp_path: Pa
             assert (await (await desk.client()).login("lola", "second-pass-2")).status == 303
     finally:
         await db.dispose()
+
+
+# -- script ------------------------------------------------------------------------------------------------
+
+async def test_replies_to_an_uzbek_cyrillic_contact_go_in_cyrillic(desk: Desk, team: dict[str, Any],
+                                                                   db: AsyncEngine, clock: Clock) -> None:
+    conv = await waiting(db, lang="uz", channel="telegram", since=clock(), user="777000")
+    async with db.begin() as conn:
+        await conn.execute(update(contact_t).values(script="Cyrl"))
+    ed = await desk.logged_in("ed")
+    await ed.post("/console/canned", {"lang": "uz", "title": "Pasport",
+                                      "text": "Ish beruvchi pasportni olib qolishi mumkin emas."})
+    ana = await desk.logged_in("ana")
+    page = (await ana.get(f"/console/c/{conv}")).text
+    assert 'id="cyrillic-note"' in page and '<option value="Ish beruvchi pasportni' in page
+    await ana.post(f"/console/c/{conv}/reply", {"text": "Ish beruvchi pasportni olib qolishi mumkin emas."})
+    sent = [m.text for m in await transcript(db, conv) if m.sender == "mediator"]
+    assert sent == ["Иш берувчи паспортни олиб қолиши мумкин эмас."]
+    assert [r.payload["text"] for r in await outbox(db)][-1] == sent[0]  # what Telegram gets
+    # A Latin-script contact gets Latin.
+    latin = await waiting(db, lang="uz", since=clock())
+    await ana.post(f"/console/c/{latin}/reply", {"text": "Salom!"})
+    assert [m.text for m in await transcript(db, latin) if m.sender == "mediator"] == ["Salom!"]
+    assert 'id="cyrillic-note"' not in (await ana.get(f"/console/c/{latin}")).text
