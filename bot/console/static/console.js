@@ -156,9 +156,7 @@
       li.append(span("meta", who ? `${who} · ${m.at}` : m.at));
       if (m.pressed) {
         const pressed = span("pressed", `${body.dataset.tPressed}: `);
-        const b = document.createElement("b");
-        b.textContent = m.pressed;
-        pressed.appendChild(b);
+        pressed.appendChild(span("label", m.pressed));
         li.appendChild(pressed);
       }
       if (m.text) li.appendChild(span("text", m.text));
