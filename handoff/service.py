@@ -95,6 +95,10 @@ class HandoffService:
                                locale=BABEL.get(lang or "ru", "ru"))
         return t.say(self.texts, lang, script, t.T_OUTSIDE_HOURS, hours=span, when=when)
 
+    def closed_note(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
+        """Outside office hours, when a person will answer; "" while the office is open."""
+        return "" if self.policy.hours.is_open(now) else self.outside_hours(lang, script, now)
+
     # -- reading -------------------------------------------------------------------------------------
 
     async def staff(self, staff_id: int) -> Staff | None:
