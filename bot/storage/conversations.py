@@ -209,7 +209,7 @@ class Conversations:
         """Every column of the conversation, with its contact's language, script and variables."""
         c, k = conversation_t.c, contact_t.c
         return (await self.conn.execute(
-            select(conversation_t, k.lang.label("contact_lang"), k.script, k.vars)
+            select(conversation_t, k.lang.label("contact_lang"), k.script, k.vars, k.created_at.label("first_seen"))
             .select_from(conversation_t.join(contact_t, k.id == c.contact_id))
             .where(c.id == conversation_id))).first()
 
