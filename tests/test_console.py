@@ -24,6 +24,7 @@ from bot.core.engine import Engine
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
+from bot.storage import utcnow
 from bot.storage.db import create_engine, upgrade
 from handoff.texts import T_REQUEUED, T_TRANSFERRED, say
 from tests.conftest import Clock
@@ -601,6 +602,10 @@ async def test_hotline_users_set_roles_languages_and_reset_password(tmp_path: Pa
             await client.get("/console/login")
             assert (await client.get("/console/all")).status == 200
             assert (await client.get("/console/queue")).status == 302  # not a mediator: no queue to work
+            conv = await waiting(db, since=utcnow())  # she reads any conversation, and acts on none
+            page = await client.get(f"/console/c/{conv}")
+            assert page.status == 200 and 'id="take"' not in page.text and 'id="send"' not in page.text
+            assert (await client.post(f"/console/c/{conv}/take")).status == 403
             account = (await client.get("/console/account")).text
             assert "coordinator, editor" in account and "Тоҷикӣ, Кыргызча" in account
             # Her own password: the current one first, the new one twice, at least 10 characters.

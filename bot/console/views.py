@@ -227,10 +227,7 @@ class Console:
                            items=self.rows(items), live="queue")
 
     async def everything(self, request: web.Request) -> web.Response:
-        me = request[STAFF]
-        if not (me.has("mediator") or "coordinator" in me.roles):
-            raise self.forbidden(request, L_("This page is for the role: %(role)s."),
-                                 role=self.t(request, L_("mediator")))
+        me = self.reader(request)
         status = request.query.get("status", "")
         if status not in ("", *Status.__members__):
             status = ""
@@ -252,8 +249,16 @@ class Console:
 
     # -- one conversation -----------------------------------------------------------------------
 
+    def reader(self, request: web.Request) -> Staff:
+        """Mediators, and coordinators (who read every conversation and act on none)."""
+        staff = request[STAFF]
+        if not (staff.has("mediator") or "coordinator" in staff.roles):
+            raise self.forbidden(request, L_("This page is for the role: %(role)s."),
+                                 role=self.t(request, L_("mediator")))
+        return staff
+
     async def conversation(self, request: web.Request) -> web.Response:
-        me = self.me(request)
+        me = self.reader(request)
         conv_id = int(request.match_info["id"])
         try:
             data = await self.handoff.conversation(conv_id)
@@ -285,7 +290,7 @@ class Console:
                            last_id=messages[-1].id if messages else 0, live="conversation")
 
     async def messages(self, request: web.Request) -> web.Response:
-        self.me(request)
+        self.reader(request)
         after = request.query.get("after", "0") or "0"
         if not after.isdigit():
             raise web.HTTPBadRequest(text="after must be a message id")
