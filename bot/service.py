@@ -23,7 +23,7 @@ from bot.core.normalize import sanitize
 from bot.storage import Closed, ConversationRef, Database, Outgoing, Tx, message_row, reading, transaction, utcnow
 from bot.vocabulary import PUSH_CHANNELS, WINDOW_CHANNELS, Status, mask
 from handoff.states import check_transition
-from handoff.texts import T_LEFT_QUEUE, T_STATE_WAITING, T_STATE_WITH_MEDIATOR, say
+from handoff.texts import T_LEFT_QUEUE, T_PLACE, T_STATE_WAITING, T_STATE_WITH_MEDIATOR, say
 
 log = logging.getLogger(__name__)
 __all__ = ["ConversationService", "HandleResult", "mask"]
@@ -215,6 +215,8 @@ class ConversationService:
         p = row.profile
         lines = [say(self.engine.texts, p.lang, p.script,
                      T_STATE_WAITING if status == Status.WAITING else T_STATE_WITH_MEDIATOR)]
+        if status == Status.WAITING and (place := await tx.conversations.place_in_queue(row.conversation_id)):
+            lines.insert(0, say(self.engine.texts, p.lang, p.script, T_PLACE, place=place))
         if self.closed_note is not None and (note := self.closed_note(p.lang, p.script, now)):
             lines.append(note)
         replies = [Reply(text="\n\n".join(lines))]

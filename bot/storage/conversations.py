@@ -144,6 +144,14 @@ class Conversations:
         return int((await self.conn.execute(select(func.count()).select_from(conversation_t).where(
             c.status == Status.WAITING, c.queue == queue, c.id != conversation_id, before))).scalar_one())
 
+    async def place_in_queue(self, conversation_id: int) -> int | None:
+        """1 for the next to be taken of its queue; None when it is not waiting."""
+        c = conversation_t.c
+        row = (await self.conn.execute(select(c.status, c.queue, c.priority).where(c.id == conversation_id))).first()
+        if row is None or row.status != Status.WAITING or row.queue is None:
+            return None
+        return await self.ahead_in_queue(conversation_id, row.queue, row.priority) + 1
+
     async def lock(self, conversation_id: int) -> ConversationRef | None:
         """The conversation with its contact's language, locked (PostgreSQL) for a mediator's action."""
         c, k = conversation_t.c, contact_t.c
