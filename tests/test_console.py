@@ -464,6 +464,8 @@ async def test_only_the_assigned_mediator_acts_and_an_admin_takes_over_after_con
     page = (await bob.get(f"/console/c/{conv}")).text
     assert "Ana Petrova has this conversation." in page and 'id="send"' not in page and 'id="resolve"' not in page
     assert "has it: Ana Petrova" in (await bob.get("/console/all")).text
+    everything = (await (await desk.logged_in("tim")).get("/console/all")).text  # Tajik only
+    assert f'href="/console/c/{conv}"' in everything and "not in your languages" in everything
     before = len(await transcript(db, conv))
     for action, form in (("reply", {"text": "mine now"}), ("transfer", {"colleague": str(team["bob"].id)}),
                          ("transfer", {"queue": "legal"}), ("return", {}), ("resolve", {"resolution": "answered"})):
