@@ -61,6 +61,7 @@ class Console:
         self.env = Environment(loader=PackageLoader("bot.console", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.filters["dt"] = lambda v: local_time(v, self.tz)
+        self.env.filters["when"] = lambda v: local_time(v, self.tz, "%Y-%m-%d %H:%M")
         self.env.filters["iso"] = lambda v: v.isoformat() if v else ""
 
     def t(self, request: web.Request, message: str, /, **params: Any) -> str:
