@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 translations-compile: $(STAMP)
 	$(BIN)/pybabel compile -d translations -D messages --statistics 2>&1 | grep -v '^compiling' || true
+	$(BIN)/pybabel compile -d translations -D console -l ru --statistics 2>&1 | grep -v '^compiling' || true
 
 run: $(STAMP) translations-compile
 	$(BIN)/hotline serve
@@ -42,6 +43,12 @@ check: $(STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Phrase:1,2 --no-location --omit-header -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel_console.cfg --no-default-keywords -k L_ -k _ -k ngettext:1,2 --no-location \
+	  --omit-header -o translations/console.pot .
+	test -f translations/ru/LC_MESSAGES/console.po || \
+	  $(BIN)/pybabel init -i translations/console.pot -d translations -D console -l ru
+	$(BIN)/pybabel update -i translations/console.pot -d translations -D console -l ru --no-fuzzy-matching \
+	  --ignore-obsolete
 	$(MAKE) translations-compile
 
 bench: $(STAMP)

@@ -66,6 +66,7 @@ def handoff_for(runtime: Runtime, events: EventBus) -> HandoffService:
     handoff = HandoffService(runtime.db, runtime.texts, events, handoff_policy(runtime.settings),
                              clock=runtime.service.clock)
     runtime.service.on_handoff = handoff.on_handoff
+    runtime.service.closed_note = handoff.closed_note
     runtime.service.publish = events.publish
     return handoff
 

@@ -310,7 +310,15 @@ def _split(value: str | None) -> list[str]:
 
 
 def _users(args: argparse.Namespace) -> int:
-    from bot.console.users import UserError, add_user, disable_user, list_users
+    from bot.console.users import (
+        UserError,
+        add_user,
+        disable_user,
+        list_users,
+        reset_password,
+        set_languages,
+        set_roles,
+    )
     from bot.runtime import database
 
     async def run() -> int:
@@ -327,6 +335,16 @@ def _users(args: argparse.Namespace) -> int:
                     state = "active" if u.active else "disabled"
                     print(f"{u.login:<20} {','.join(u.roles):<24} {','.join(u.languages):<12} "
                           f"{','.join(u.skills):<22} {state}")
+            elif args.users_command == "set-roles":
+                await set_roles(db, args.login, _split(args.roles))
+                print(f"{args.login}: roles {args.roles}")
+            elif args.users_command == "set-languages":
+                await set_languages(db, args.login, _split(args.languages))
+                print(f"{args.login}: languages {args.languages}")
+            elif args.users_command == "reset-password":
+                given = sys.stdin.readline().strip() if args.password_stdin else None
+                password = await reset_password(db, args.login, given)
+                print(f"{args.login}: new password" + ("" if given else f" (shown once): {password}"))
             else:
                 await disable_user(db, args.login)
                 print(f"disabled {args.login}")
@@ -385,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = users.add_parser("add", help="create an account (prints a new password unless --password-stdin)")
     add.add_argument("login")
     add.add_argument("--name")
-    add.add_argument("--roles", default="mediator", help="comma-separated: admin, editor, mediator")
+    add.add_argument("--roles", default="mediator", help="comma-separated: admin, editor, mediator, coordinator")
     add.add_argument("--languages", default="ru", help="comma-separated: ru, uz, tg, ky")
     add.add_argument("--skills", default="general", help="comma-separated: legal, medical, general")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first stdin line")
@@ -394,6 +412,19 @@ def build_parser() -> argparse.ArgumentParser:
     disable = users.add_parser("disable", help="disable an account (it can no longer log in)")
     disable.add_argument("login")
     disable.set_defaults(func=_users)
+    roles = users.add_parser("set-roles", help="replace an account's roles")
+    roles.add_argument("login")
+    roles.add_argument("roles", help="comma-separated: admin, editor, mediator, coordinator")
+    roles.set_defaults(func=_users)
+    languages = users.add_parser("set-languages", help="replace the languages a mediator answers in")
+    languages.add_argument("login")
+    languages.add_argument("languages", help="comma-separated: ru, uz, tg, ky")
+    languages.set_defaults(func=_users)
+    reset = users.add_parser("reset-password", help="give an account a new password (printed once unless "
+                                                    "--password-stdin)")
+    reset.add_argument("login")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from the first stdin line")
+    reset.set_defaults(func=_users)
 
     match = sub.add_parser("match", help="how free text is understood: one JSON object per question "
                            "(from the arguments, else one per line of stdin)")

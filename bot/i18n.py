@@ -20,10 +20,10 @@ DOMAIN = "messages"
 LANGS = vocabulary.LANGS
 
 
-def compile_catalogs(directory: Path) -> list[Path]:
-    """Compile every stale catalog; returns the .mo files written."""
+def compile_catalogs(directory: Path, domain: str = DOMAIN) -> list[Path]:
+    """Compile every stale catalog of `domain` (the bot's, or the console's); returns the .mo files written."""
     written: list[Path] = []
-    for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+    for po in sorted(directory.glob(f"*/LC_MESSAGES/{domain}.po")):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

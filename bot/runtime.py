@@ -150,6 +150,7 @@ async def build(settings: Settings, *, mediators: bool = True) -> Hotline:
         handoff = HandoffService(db, texts, events, handoff_policy(settings))
         service = ConversationService(db, engine, clock=handoff.clock, on_handoff=handoff.on_handoff,
                                       publish=events.publish)
+        service.closed_note = handoff.closed_note
     else:
         service = ConversationService(db, engine)
     hotline = Hotline(settings=settings, db=db, flows=flows, service=service, texts=texts, store=store,

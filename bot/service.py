@@ -23,6 +23,7 @@ from bot.core.normalize import sanitize
 from bot.storage import Closed, ConversationRef, Database, Outgoing, Tx, message_row, reading, transaction, utcnow
 from bot.vocabulary import PUSH_CHANNELS, WINDOW_CHANNELS, Status, mask
 from handoff.states import check_transition
+from handoff.texts import T_LEFT_QUEUE, T_PLACE, T_STATE_WAITING, T_STATE_WITH_MEDIATOR, say
 
 log = logging.getLogger(__name__)
 __all__ = ["ConversationService", "HandleResult", "mask"]
@@ -62,6 +63,8 @@ class ConversationService:
         # (place in the queue, office hours), and live events for the consoles after each commit.
         self.on_handoff = on_handoff
         self.publish = publish
+        # From the handoff wiring too: outside office hours, when a person will answer ("" while open).
+        self.closed_note: Callable[[str | None, str | None, dt.datetime], str] | None = None
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, channel: str, user: str) -> asyncio.Lock:
@@ -104,12 +107,19 @@ class ConversationService:
         status = row.status
         state = ConvState.from_json(row.state)
         keyword = self.engine.keyword(inbound.text or "")
+        if (status == Status.WAITING and keyword == "help") or (
+                status == Status.WITH_MEDIATOR and keyword in ("help", "menu", "start")):
+            # Never silence for "menu" or "help" while a person has (or will have) the conversation: the
+            # migrant is told where they are and what they can do; the mediator sees the message.
+            return await self._say_state(tx, inbound, row, incoming, status, now)
+        left_queue = False
         if status == Status.WAITING and keyword in ("menu", "start"):
             # The migrant may withdraw a request nobody has taken yet and go back to the menu.
             check_transition(status, Status.BOT)
             await tx.conversations.move(ConversationRef(row.conversation_id, status, row.contact_id, inbound.channel),
                                         Status.BOT, "migrant returned to the bot", now, waiting_since=None)
             status = row.status = Status.BOT
+            left_queue = True
         privacy = keyword == "forget" or state.wait == "forget"
         if status != Status.BOT and not privacy:
             # A person has (or will have) the conversation: the bot stays silent, the message waits
@@ -120,6 +130,9 @@ class ConversationService:
             return HandleResult([], row.conversation_id, status)
 
         turn = self.engine.handle(row.profile, state, inbound, now)
+        if left_queue:  # said before the menu, so the migrant knows nobody will answer now
+            turn.replies.insert(0, Reply(text=say(self.engine.texts, turn.profile.lang, turn.profile.script,
+                                                  T_LEFT_QUEUE)))
         result = await self._apply(tx, inbound, row, incoming, turn, now)
         if status != Status.BOT and not turn.forget:
             result.status = status
@@ -142,7 +155,7 @@ class ConversationService:
 
     async def _rate(self, tx: Tx, inbound: Inbound, row: _Loaded, rating: int, now: dt.datetime) -> HandleResult:
         """The migrant's 1-5 rating of a conversation a mediator has just closed."""
-        from handoff.texts import T_THANKS, say
+        from handoff.texts import T_THANKS
 
         assert row.rateable is not None
         await tx.conversations.delete(row.conversation_id)  # not a new conversation
@@ -150,7 +163,8 @@ class ConversationService:
         row.conversation_id = row.rateable
         thanks = say(self.engine.texts, row.profile.lang, row.profile.script, T_THANKS)
         reply = Reply(text=thanks)
-        await tx.messages.add([_message_row(row, inbound, "in", "migrant", inbound.text, now),
+        pressed = [{"payload": inbound.payload}] if inbound.payload else None  # the console shows the number
+        await tx.messages.add([_message_row(row, inbound, "in", "migrant", inbound.text, now, buttons=pressed),
                                _message_row(row, inbound, "out", "bot", thanks, now)])
         await self._outbox(tx, inbound, [reply], [None], now)
         return HandleResult([reply], row.conversation_id, Status.RESOLVED)
@@ -172,7 +186,9 @@ class ConversationService:
             request, p = turn.handoff, turn.profile
             await tx.conversations.hand_over(row.conversation_id, queue=request.queue, priority=request.priority,
                                              lang=p.lang, now=now)
-            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now))
+            # the handoff node on its line: the console names the reason (urgent.detained: detention)
+            rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now,
+                                     node=request.node))
             if self.on_handoff is not None:
                 extra = await self.on_handoff(tx, row.conversation_id, p.lang, p.script, request.queue,
                                               request.priority, now)
@@ -193,6 +209,25 @@ class ConversationService:
                                            notice_shown=p.notice_shown, now=now)
         await tx.conversations.save_turn(row.conversation_id, turn.state.to_json(), turn.topic, now)
         return HandleResult(turn.replies, row.conversation_id, status, handed_over=turn.handoff is not None)
+
+    async def _say_state(self, tx: Tx, inbound: Inbound, row: _Loaded, incoming: dict[str, Any], status: str,
+                         now: dt.datetime) -> HandleResult:
+        p = row.profile
+        lines = [say(self.engine.texts, p.lang, p.script,
+                     T_STATE_WAITING if status == Status.WAITING else T_STATE_WITH_MEDIATOR)]
+        if status == Status.WAITING and (place := await tx.conversations.place_in_queue(row.conversation_id)):
+            lines.insert(0, say(self.engine.texts, p.lang, p.script, T_PLACE, place=place))
+        if self.closed_note is not None and (note := self.closed_note(p.lang, p.script, now)):
+            lines.append(note)
+        replies = [Reply(text="\n\n".join(lines))]
+        rows = [incoming, _message_row(row, inbound, "out", "bot", replies[0].text, now)]
+        if inbound.channel in PUSH_CHANNELS:
+            ids = await tx.messages.add_returning_ids(rows)
+            await self._outbox(tx, inbound, replies, ids[1:], now)
+        else:
+            await tx.messages.add(rows)
+        await tx.conversations.touch(row.conversation_id, now)
+        return HandleResult(replies, row.conversation_id, status)
 
     async def _outbox(self, tx: Tx, inbound: Inbound, replies: list[Reply], message_ids: Sequence[int | None],
                       now: dt.datetime) -> None:

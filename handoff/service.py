@@ -16,6 +16,7 @@ from typing import Any
 from babel.dates import format_datetime
 
 from bot.core.texts import Texts
+from bot.core.translit import uz_latin_to_cyrillic
 from bot.events import EventBus
 from bot.storage import (
     ConversationRef,
@@ -35,12 +36,26 @@ from handoff.hours import OfficeHours
 from handoff.states import IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
-__all__ = ["QUEUES", "RESOLUTIONS", "HandoffError", "HandoffPolicy", "HandoffService", "Staff"]
+__all__ = ["QUEUES", "RESOLUTIONS", "HandoffError", "HandoffPolicy", "HandoffService", "NotYours", "Staff"]
 BABEL = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
 
 
+def L_(message: str) -> str:
+    """Marks a message shown to staff: the console's catalog translates it (`make translations`)."""
+    return message
+
+
 class HandoffError(Exception):
-    """A mediator action that can't be done; the message is shown to the mediator."""
+    """A mediator action that can't be done; the message (English, translated by the console with its
+    parameters) is shown to the mediator."""
+
+    def __init__(self, message: str, **params: Any):
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+
+class NotYours(HandoffError):
+    """Someone else has the conversation: only its mediator acts on it (an admin takes it over first)."""
 
 
 @dataclass
@@ -79,6 +94,10 @@ class HandoffService:
         when = format_datetime(hours.next_open(now), "d MMMM, HH:mm", tzinfo=hours.tz,
                                locale=BABEL.get(lang or "ru", "ru"))
         return t.say(self.texts, lang, script, t.T_OUTSIDE_HOURS, hours=span, when=when)
+
+    def closed_note(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
+        """Outside office hours, when a person will answer; "" while the office is open."""
+        return "" if self.policy.hours.is_open(now) else self.outside_hours(lang, script, now)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -122,7 +141,9 @@ class HandoffService:
                 "unmatched": not matched,
                 "assignee": names.get(r.assignee_id, "") if r.assignee_id else "",
                 "citizenship": (r.vars or {}).get("citizenship"), "resolution": r.resolution,
-                "updated_at": r.updated_at,
+                "updated_at": r.updated_at, "region": (r.vars or {}).get("region"), "script": r.script,
+                "waiting_since": r.waiting_since, "handoff_text": r.handoff_text, "handoff_node": r.handoff_node,
+                "unread": int(r.unread or 0), "last_text": r.last_text or "", "assignee_id": r.assignee_id,
             })
         return out
 
@@ -130,7 +151,7 @@ class HandoffService:
         async with reading(self.db) as tx:
             row = await tx.conversations.detail(conversation_id)
             if row is None:
-                raise HandoffError("no such conversation")
+                raise HandoffError(L_("no such conversation"))
             window = await tx.channels.last_inbound(row.contact_id, row.channel)
             messages = await tx.messages.of_contact(row.contact_id)
         return {"conversation": row, "messages": messages, "last_inbound_at": window}
@@ -154,17 +175,18 @@ class HandoffService:
             if not taken:
                 status, assignee = await tx.conversations.status(conversation_id) or (conv.status, None)
                 if status == Status.WITH_MEDIATOR and assignee:
+                    if assignee == me.id:
+                        raise HandoffError(L_("already taken by you"))
                     other = await tx.staff.display_name(assignee)
-                    who = "you" if assignee == me.id else (other or "someone")
-                    raise HandoffError(f"already taken by {who}")
-                raise HandoffError(f"this conversation is not waiting (it is {status})")
+                    raise HandoffError(L_("already taken by %(name)s"), name=other or "?")
+                raise HandoffError(L_("this conversation is not waiting (it is %(status)s)"), status=status)
             await self._tell(tx, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
         await self._publish(conversation_id, "claimed")
 
     async def reply(self, conversation_id: int, me: Staff, text: str) -> None:
         text = text.strip()
         if not text:
-            raise HandoffError("the reply is empty")
+            raise HandoffError(L_("the reply is empty"))
         now = self.clock()
         async with transaction(self.db) as tx:
             conv = await self._load(tx, conversation_id)
@@ -174,9 +196,11 @@ class HandoffService:
                                             waiting_since=None)
                 await self._tell(tx, conv, now, t.T_JOINED, name=(me.name or me.login).split()[0])
             elif conv.status != Status.WITH_MEDIATOR:
-                raise HandoffError(f"the conversation is {conv.status}; nothing can be sent")
-            elif conv.assignee_id not in (None, me.id) and not me.has("admin"):
-                raise HandoffError("another mediator has this conversation; ask them to transfer it")
+                raise HandoffError(L_("the conversation is %(status)s; nothing can be sent"), status=conv.status)
+            else:
+                await self._own(tx, conv, me)
+            if conv.lang == "uz" and conv.script == "Cyrl":  # mediators type Latin; the migrant reads Cyrillic
+                text = uz_latin_to_cyrillic(text)
             await self._deliver(tx, conv, now, text, sender="mediator", staff_id=me.id)
             await tx.conversations.touch(conversation_id, now)
             await tx.timers.schedule("inactive", conversation_id, now + self.policy.inactivity)
@@ -184,7 +208,7 @@ class HandoffService:
 
     async def note(self, conversation_id: int, me: Staff, text: str) -> None:
         if not text.strip():
-            raise HandoffError("the note is empty")
+            raise HandoffError(L_("the note is empty"))
         async with transaction(self.db) as tx:
             conv = await self._load(tx, conversation_id)
             await tx.messages.add_one(message_row(conv.id, conv.contact_id, conv.channel, "note", "mediator",
@@ -195,30 +219,34 @@ class HandoffService:
         now = self.clock()
         async with transaction(self.db) as tx:
             conv = await self._load(tx, conversation_id)
+            await self._own(tx, conv, me)
             if to_staff is not None:
                 other = await tx.staff.get(to_staff)
                 if other is None:
-                    raise HandoffError("no such colleague")
+                    raise HandoffError(L_("no such colleague"))
                 if not {"mediator", "admin"} & set(other.roles):
-                    raise HandoffError(f"{other.name or other.login} is not a mediator")
+                    raise HandoffError(L_("%(name)s is not a mediator"), name=other.name or other.login)
                 self._move(conv.status, Status.WITH_MEDIATOR, allow_same=True)
                 await tx.conversations.move(conv, Status.WITH_MEDIATOR, f"transferred by {me.name or me.login} to "
                                             f"{other.name or other.login}", now, staff_id=me.id,
                                             assignee_id=other.id, waiting_since=None)
+                await self._tell(tx, conv, now, t.T_TRANSFERRED, name=(other.name or other.login).split()[0])
             elif queue in QUEUES:
                 self._move(conv.status, Status.WAITING, allow_same=True)
                 await tx.conversations.move(conv, Status.WAITING, f"transferred by {me.name or me.login} to the "
                                             f"{queue} queue", now, staff_id=me.id, queue=queue, assignee_id=None,
                                             waiting_since=now)
                 await tx.timers.schedule("sla", conv.id, now + self.policy.sla)
+                await self._tell(tx, conv, now, t.T_REQUEUED)
             else:
-                raise HandoffError("choose a queue or a colleague")
+                raise HandoffError(L_("choose a queue or a colleague"))
         await self._publish(conversation_id, "transferred")
 
     async def return_to_bot(self, conversation_id: int, me: Staff) -> None:
         now = self.clock()
         async with transaction(self.db) as tx:
             conv = await self._load(tx, conversation_id)
+            await self._own(tx, conv, me)
             self._move(conv.status, Status.BOT)
             await tx.conversations.move(conv, Status.BOT, f"returned by {me.name or me.login}", now, staff_id=me.id,
                                         assignee_id=None, waiting_since=None, state={})
@@ -227,10 +255,12 @@ class HandoffService:
 
     async def resolve(self, conversation_id: int, me: Staff | None, resolution: str, *, note: str = "") -> None:
         if resolution not in RESOLUTIONS:
-            raise HandoffError(f"choose a resolution: {', '.join(RESOLUTIONS)}")
+            raise HandoffError(L_("choose a resolution: %(choices)s"), choices=", ".join(RESOLUTIONS))
         now = self.clock()
         async with transaction(self.db) as tx:
             conv = await self._load(tx, conversation_id)
+            if me is not None:
+                await self._own(tx, conv, me)
             self._move(conv.status, Status.RESOLVED)
             who = f"by {me.name or me.login}" if me else "automatically"
             # The bot's state of a closed conversation is spent; it now says whether a rating was asked for.
@@ -245,6 +275,23 @@ class HandoffService:
                     {"label": str(n), "payload": f"r:{n}"} for n in range(1, 6)])
         await self._publish(conversation_id, "resolved")
 
+    async def take_over(self, conversation_id: int, me: Staff) -> None:
+        """An admin takes a colleague's conversation (after confirming in the console); logged."""
+        if not me.has("admin"):
+            raise NotYours(L_("only an admin may take over a colleague's conversation"))
+        now = self.clock()
+        async with transaction(self.db) as tx:
+            conv = await self._load(tx, conversation_id)
+            if conv.status != Status.WITH_MEDIATOR or conv.assignee_id in (None, me.id):
+                raise HandoffError(L_("there is nothing to take over"))
+            before = await tx.staff.display_name(conv.assignee_id) or "?"
+            await tx.conversations.move(conv, Status.WITH_MEDIATOR, f"taken over by {me.name or me.login} from "
+                                        f"{before}", now, staff_id=me.id, assignee_id=me.id)
+            await tx.audit.add("conversation.take_over", {"conversation": conv.id, "from": conv.assignee_id},
+                               now, staff_id=me.id)
+            await self._tell(tx, conv, now, t.T_TRANSFERRED, name=(me.name or me.login).split()[0])
+        await self._publish(conversation_id, "transferred")
+
     async def schedule_inactive(self, conversation_id: int, due: dt.datetime) -> None:
         """Look again at a quiet conversation at `due`."""
         async with transaction(self.db) as tx:
@@ -252,18 +299,25 @@ class HandoffService:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
+    async def _own(self, tx: Tx, conv: ConversationRef, me: Staff) -> None:
+        """Only the mediator who has a conversation acts on it; a waiting one is anyone's to act on."""
+        if conv.status == Status.WITH_MEDIATOR and conv.assignee_id not in (None, me.id):
+            other = await tx.staff.display_name(conv.assignee_id)
+            raise NotYours(L_("%(name)s has this conversation: only they can do this"), name=other or "?")
+
     def _move(self, current: str, target: Status, allow_same: bool = False) -> None:
         if allow_same and current == target:
             return
         try:
             check_transition(current, target)
         except IllegalTransition as exc:
-            raise HandoffError(str(exc)) from exc
+            raise HandoffError(L_("a conversation cannot go from %(current)s to %(target)s"), current=current,
+                               target=str(target)) from exc
 
     async def _load(self, tx: Tx, conversation_id: int) -> ConversationRef:
         conv = await tx.conversations.lock(conversation_id)
         if conv is None:
-            raise HandoffError("no such conversation")
+            raise HandoffError(L_("no such conversation"))
         return conv
 
     async def _tell(self, tx: Tx, conv: ConversationRef, now: dt.datetime, message: str,

@@ -36,3 +36,12 @@ async def chromium() -> AsyncIterator[Any]:
             await browser.close()
     finally:
         await driver.stop()
+
+
+async def english_console(browser: Any, base: str, **options: Any) -> Any:
+    """A browser context whose console is in English (the switch's cookie), for tests written in it."""
+    from bot.console.i18n import COOKIE
+
+    context = await browser.new_context(**options)
+    await context.add_cookies([{"name": COOKIE, "value": "en", "url": f"{base}/console"}])
+    return context

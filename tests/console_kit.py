@@ -15,8 +15,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
+from yarl import URL
 
 from bot.app import build_app, handoff_for
+from bot.console.i18n import COOKIE
 from bot.console.views import Console
 from bot.events import EventBus
 from bot.flowspec import FlowSet
@@ -92,15 +94,18 @@ class Desk:
     app: web.Application
     _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
 
-    async def client(self) -> Client:
+    async def client(self, lang: str = "en") -> Client:
+        """A browser whose console is in `lang` (the switch's cookie; without it the console is Russian)."""
         http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        if lang:
+            http.cookie_jar.update_cookies({COOKIE: lang}, URL(self.base))
         self._sessions.append(http)
         return Client(http, self.base)
 
-    async def logged_in(self, login: str) -> Client:
-        client = await self.client()
+    async def logged_in(self, login: str, lang: str = "en") -> Client:
+        client = await self.client(lang)
         page = await client.login(login)
-        assert (page.status, page.location) == (303, "/console/queue"), (page.status, page.text[:300])
+        assert page.status == 303 and page.location.startswith("/console/"), (page.status, page.text[:300])
         await client.get("/console/login")  # the token changes with the new session
         return client
 

@@ -40,6 +40,7 @@ def make_handoff(service: ConversationService, catalogs: Catalogs, *, events: Ev
     policy = HandoffPolicy(hours=OfficeHours.parse(hours, "Europe/Moscow", holidays), sla=sla, inactivity=inactivity)
     handoff = HandoffService(service.db, catalogs, bus, policy, clock=service.clock)
     service.on_handoff = handoff.on_handoff
+    service.closed_note = handoff.closed_note
     service.publish = bus.publish
     return handoff
 

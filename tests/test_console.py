@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,10 +24,22 @@ from bot.core.engine import Engine
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
+from bot.storage import utcnow
 from bot.storage.db import create_engine, upgrade
+from handoff.texts import T_REQUEUED, T_TRANSFERRED, say
 from tests.conftest import Clock
 from tests.console_kit import SESSION_LIBRARY_KEYS, Client, Desk, serve_desk
-from tests.handoff_kit import PASSWORD, add_staff, channel_t, conversation, escalate, transcript, waiting
+from tests.handoff_kit import (
+    PASSWORD,
+    add_staff,
+    channel_t,
+    contact_t,
+    conversation,
+    escalate,
+    outbox,
+    transcript,
+    waiting,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS = "<script>alert(1)</script><b>x</b>"
@@ -164,7 +177,8 @@ async def test_a_mediator_cannot_open_the_editors_pages(desk: Desk, team: dict[s
     assert (await ana.post("/console/canned", {"lang": "ru", "title": "t", "text": "x"})).status == 403
     assert "/console/canned" not in (await ana.get("/console/queue")).text  # not even a link
     ed = await desk.logged_in("ed")  # an editor who is not a mediator has no queue
-    assert (await ed.get("/console/queue")).status == 403
+    start = await ed.get("/console/queue")  # they land on the editor instead
+    assert (start.status, start.location) == (302, "/console/flows")
     assert (await ed.get("/console/canned")).status == 200
 
 
@@ -236,9 +250,9 @@ async def test_take_reply_note_transfer_return_resolve(desk: Desk, team: dict[st
     conv = (await desk.handoff.queue(team["ana"]))[0]["id"]
     ana, bob = await desk.logged_in("ana"), await desk.logged_in("bob")
     queue = (await ana.get("/console/queue")).text
-    assert f'href="/console/c/{conv}"' in queue and "WAITING" in queue and "Русский" in queue
+    assert f'href="/console/c/{conv}"' in queue and "waiting" in queue and "Русский" in queue
     page = (await ana.get(f"/console/c/{conv}")).text
-    assert 'id="take"' in page and '<span class="tag">web</span>' in page
+    assert 'id="take"' in page and '<dd>web chat</dd>' in page
     assert "оператор" in page  # the whole transcript, the bot's part included
 
     taken = await ana.post(f"/console/c/{conv}/take")
@@ -259,7 +273,7 @@ async def test_take_reply_note_transfer_return_resolve(desk: Desk, team: dict[st
 
     moved = await ana.follow(await ana.post(f"/console/c/{conv}/transfer",
                                             {"queue": "", "colleague": str(team["bob"].id)}))
-    assert "Transferred." in moved.text
+    assert "Transferred; the migrant was told." in moved.text
     assert (await conversation(db, conv)).assignee_id == team["bob"].id
     await bob.post(f"/console/c/{conv}/transfer", {"queue": "legal", "colleague": ""})
     row = await conversation(db, conv)
@@ -277,7 +291,7 @@ async def test_take_reply_note_transfer_return_resolve(desk: Desk, team: dict[st
     row = await conversation(db, conv)
     assert (row.status, row.resolution) == ("RESOLVED", "referred")
     refused = await ana.follow(await ana.post(f"/console/c/{conv}/reply", {"text": "one more thing"}))
-    assert "Not done: the conversation is RESOLVED; nothing can be sent." in refused.text
+    assert "Not done: the conversation is resolved; nothing can be sent." in refused.text
     assert (await ana.post(f"/console/c/{conv}/explode")).status == 404
     assert (await ana.get("/console/c/999")).status == 404
     everything = (await ana.get("/console/all", status="RESOLVED")).text
@@ -292,7 +306,8 @@ async def test_conversation_page_shows_the_contact_and_the_whatsapp_window(
                          vars={"citizenship": "uz", "region": "Moskva"}, priority="urgent")
     ana = await desk.logged_in("ana")
     page = (await ana.get(f"/console/c/{conv}")).text
-    for shown in ("Oʻzbekcha", "whatsapp", "citizenship: uz", "region: Moskva", "URGENT", "queue: general"):
+    for shown in ("Oʻzbekcha", "<dd>WhatsApp</dd>", "<dt>Citizenship</dt><dd>Uzbekistan</dd>", "<dd>Moskva</dd>",
+                  "URGENT", "<dt>Queue</dt><dd>general</dd>"):
         assert shown in page, shown
     assert "WhatsApp window:" in page and "closed: your reply will first go as the approved template" in page
     async with db.begin() as conn:  # the migrant wrote an hour ago: the window is open
@@ -320,7 +335,7 @@ async def test_queue_filters_over_http(desk: Desk, db: AsyncEngine, clock: Clock
     assert listed(await boss.get("/console/queue", channel="web")) == [a]
     assert listed(await boss.get("/console/queue", urgent="1")) == [b]
     page = await boss.get("/console/queue")
-    assert "waiting 40 min" in page.text and "over SLA" in page.text
+    assert "waiting <b class=\"clock\">40 min</b>" in page.text and "over SLA" in page.text
 
 
 # -- live events --------------------------------------------------------------------------------------------
@@ -433,3 +448,203 @@ async def test_escalated_conversation_reaches_the_queue_page(desk: Desk, team: d
     assert f'href="/console/c/{conv}"' in page
     tim = await desk.logged_in("tim")  # Tajik only: a Russian conversation is not his
     assert f'href="/console/c/{conv}"' not in (await tim.get("/console/queue")).text
+
+
+# -- ownership -------------------------------------------------------------------------------------------
+
+async def test_only_the_assigned_mediator_acts_and_an_admin_takes_over_after_confirming(
+        desk: Desk, team: dict[str, Any], db: AsyncEngine, catalogs: Catalogs) -> None:
+    boss = await add_staff(db, "boss", name="Boss Admin", roles=("admin",), languages=("ru",))
+    await desk.migrant("owned-migrant", "/start")
+    await desk.migrant("owned-migrant", "оператор")
+    conv = (await desk.handoff.queue(team["ana"]))[0]["id"]
+    ana, bob, admin = await desk.logged_in("ana"), await desk.logged_in("bob"), await desk.logged_in("boss")
+    await ana.post(f"/console/c/{conv}/take")
+    # Bob sees who has it and no form to act with; posting anyway is refused, and nothing changes.
+    page = (await bob.get(f"/console/c/{conv}")).text
+    assert "Ana Petrova has this conversation." in page and 'id="send"' not in page and 'id="resolve"' not in page
+    assert "has it: Ana Petrova" in (await bob.get("/console/all")).text
+    everything = (await (await desk.logged_in("tim")).get("/console/all")).text  # Tajik only
+    assert f'href="/console/c/{conv}"' in everything and "not in your languages" in everything
+    before = len(await transcript(db, conv))
+    for action, form in (("reply", {"text": "mine now"}), ("transfer", {"colleague": str(team["bob"].id)}),
+                         ("transfer", {"queue": "legal"}), ("return", {}), ("resolve", {"resolution": "answered"})):
+        refused = await bob.post(f"/console/c/{conv}/{action}", form)
+        assert refused.status == 403, action
+        assert "Ana Petrova has this conversation: only they can do this" in refused.text, action
+    row = await conversation(db, conv)
+    assert (row.status, row.assignee_id) == ("WITH_MEDIATOR", team["ana"].id)
+    assert len(await transcript(db, conv)) == before
+    # A mediator cannot take over; an admin can, only after confirming, and it is logged.
+    assert (await bob.post(f"/console/c/{conv}/takeover", {"confirm": "yes"})).status == 403
+    assert (await admin.post(f"/console/c/{conv}/reply", {"text": "admin"})).status == 403
+    page = await admin.follow(await admin.post(f"/console/c/{conv}/takeover"))
+    assert "Confirm that you take the conversation over." in page.text and 'id="takeover-confirm"' in page.text
+    assert (await conversation(db, conv)).assignee_id == team["ana"].id
+    page = await admin.follow(await admin.post(f"/console/c/{conv}/takeover", {"confirm": "yes"}))
+    assert "You have taken this conversation over; it is logged." in page.text
+    assert (await conversation(db, conv)).assignee_id == boss.id
+    async with db.connect() as conn:
+        logged = (await conn.execute(sql("SELECT action, staff_id FROM audit_log"))).all()
+    assert ("conversation.take_over", boss.id) in [tuple(r) for r in logged]
+    told = [m.text for m in await transcript(db, conv) if m.direction == "out" and m.sender == "system"]
+    assert told[-1] == say(catalogs, "ru", "Latn", T_TRANSFERRED, name="Boss")
+    assert (await ana.post(f"/console/c/{conv}/reply", {"text": "still mine?"})).status == 403
+    # The new owner transfers it to Bob: the migrant is told who has it now.
+    await admin.post(f"/console/c/{conv}/transfer", {"colleague": str(team["bob"].id)})
+    told = [m.text for m in await transcript(db, conv) if m.direction == "out" and m.sender == "system"]
+    assert told[-1] == say(catalogs, "ru", "Latn", T_TRANSFERRED, name="Bob")
+    await bob.post(f"/console/c/{conv}/transfer", {"queue": "legal"})
+    told = [m.text for m in await transcript(db, conv) if m.direction == "out" and m.sender == "system"]
+    assert told[-1] == say(catalogs, "ru", "Latn", T_REQUEUED)
+
+
+# -- triage at a glance ---------------------------------------------------------------------------------------
+
+async def test_queue_rows_say_why_what_and_how_long(desk: Desk, db: AsyncEngine, clock: Clock) -> None:
+    await add_staff(db, "tom", name="Tom", languages=("ru", "tg"), skills=("general", "legal", "medical"))
+    await desk.migrant("calm-migrant", "/start")
+    await desk.migrant("calm-migrant", "оператор")
+    await desk.migrant("calm-migrant", "Здравствуйте, у меня вопрос про патент для работы в Москве и области")
+    await desk.migrant("urgent-migrant", "/start", lang="tg")
+    await desk.migrant("urgent-migrant", "маро полис боздошт кард", lang="tg")
+    tom = await desk.logged_in("tom")
+    page = (await tom.get("/console/queue")).text
+    rows = re.findall(r'<li class="(item[^"]*)" data-id="(\d+)"', page)
+    assert [c.split() for c, _id in rows] == [["item", "urgent"], ["item"]]  # urgent first, and red
+    urgent, calm = (i for _c, i in rows)
+    urgent_row = page[page.index(f'data-id="{urgent}"'):page.index(f'data-id="{calm}"')]
+    calm_row = page[page.index(f'data-id="{calm}"'):]
+    assert "detention" in urgent_row and "Тоҷикӣ" in urgent_row
+    assert "«маро полис боздошт кард»" in urgent_row
+    assert "asked for a person" in calm_row and "Русский" in calm_row
+    assert "«Здравствуйте, у меня вопрос про патент для работы в Москве и области»" in calm_row
+    assert '<span class="unread" title="unread messages">1</span>' in calm_row
+    assert re.search(r'class="wait" data-since="[0-9T:.+-]+"', calm_row)
+    assert 'data-waiting="2"' in page  # the tab title's count
+
+
+# -- the console's language and times -----------------------------------------------------------------------
+
+ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+NOT_ENGLISH = {"English", "Telegram", "WhatsApp", "Ctrl", "Enter", "Europe", "Moscow", "MSK", "Ana", "Petrova", "Boss",
+               "Ed", "Oʻzbekcha"}
+
+
+def visible_english(page: str) -> set[str]:
+    """Words in Latin letters a reader of the page sees (texts, placeholders, labels, titles)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    # what people wrote (the migrant, the bot's answers, names) is not the console's own words
+    page = re.sub(r'<li class="m (?:in|out)[^"]*".*?</li>', " ", page, flags=re.S)
+    page = re.sub(r'<option value="\d+">.*?</option>', " ", page)
+    shown = re.findall(r'(?:placeholder|aria-label|title)="([^"]*)"', page)
+    shown += re.findall(r">([^<]+)<", page)
+    words = {w for part in shown for w in ENGLISH_WORD.findall(part)}
+    return words - NOT_ENGLISH
+
+
+async def test_the_console_speaks_russian_unless_english_is_chosen(
+        desk: Desk, team: dict[str, Any], db: AsyncEngine, clock: Clock) -> None:
+    await add_staff(db, "boss", name="Boss", roles=("admin",), languages=("ru", "uz"))
+    await desk.migrant("ru-migrant", "/start")
+    await desk.migrant("ru-migrant", "оператор")
+    conv = (await desk.handoff.queue(team["ana"]))[0]["id"]
+    client = await desk.client(lang="")  # no choice made: Russian
+    login = await client.get("/console/login")
+    assert "Войти" in login.text and visible_english(login.text) == set()
+    await client.login("ana")
+    await client.get("/console/login")
+    for path in ("/console/queue", "/console/mine", "/console/all", f"/console/c/{conv}"):
+        page = await client.get(path)
+        assert page.status == 200 and visible_english(page.text) == set(), (path, visible_english(page.text))
+    await client.post(f"/console/c/{conv}/take")
+    page = await client.get(f"/console/c/{conv}")
+    assert "Вы взяли это обращение." in page.text and visible_english(page.text) == set()
+    assert re.search(r"\d\d\.\d\d \d\d:\d\d MSK", page.text) and "Europe/Moscow" in page.text
+    refused = await (await desk.logged_in("bob", lang="")).post(f"/console/c/{conv}/resolve", {"resolution": "spam"})
+    assert refused.status == 403 and "только он(а)" in refused.text
+    boss = await desk.logged_in("boss", lang="")
+    for path in ("/console/canned", "/console/queue"):
+        page = await boss.get(path)
+        assert visible_english(page.text) == set(), (path, visible_english(page.text))
+    # The switch: English from now on in this browser, Russian again when switched back.
+    switched = await client.post("/console/lang", {"lang": "en", "next": "/console/queue"})
+    assert (switched.status, switched.location) == (303, "/console/queue")
+    assert ">Queue <small" in (await client.get("/console/queue")).text
+    await client.post("/console/lang", {"lang": "ru", "next": "/console/queue"})
+    assert ">Очередь <small" in (await client.get("/console/queue")).text
+
+
+# -- staff accounts: roles, languages, passwords ----------------------------------------------------------
+
+async def test_hotline_users_set_roles_languages_and_reset_password(tmp_path: Path, flows: FlowSet,
+                                                                    catalogs: Catalogs) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'roles.sqlite3'}"
+    assert hotline(["users", "add", "lola", "--password-stdin"], url, "first-password-1\n").returncode == 0
+    changed = hotline(["users", "set-roles", "lola", "coordinator,editor"], url)
+    assert (changed.returncode, changed.stdout) == (0, "lola: roles coordinator,editor\n"), changed.stderr
+    assert hotline(["users", "set-languages", "lola", "tg,ky"], url).returncode == 0
+    assert hotline(["users", "set-roles", "lola", "boss"], url).stderr == \
+        "error: unknown role: boss (choose from admin, editor, mediator, coordinator)\n"
+    assert hotline(["users", "set-languages", "nobody", "ru"], url).stderr == "error: no user 'nobody'\n"
+    reset = hotline(["users", "reset-password", "lola"], url)
+    found = re.fullmatch(r"lola: new password \(shown once\): (\S+)\n", reset.stdout)
+    assert found, (reset.stdout, reset.stderr)
+    lines = {line.split()[0]: line.split() for line in hotline(["users", "list"], url).stdout.splitlines()}
+    assert lines["lola"] == ["lola", "coordinator,editor", "tg,ky", "general", "active"]
+
+    db = create_engine(url)
+    try:
+        service = ConversationService(db, Engine(flows, catalogs))
+        async with serve_desk(service, db, flows, catalogs) as desk:
+            client = await desk.client()
+            assert (await client.login("lola", "first-password-1")).status == 401  # the old one is gone
+            page = await client.login("lola", found.group(1))
+            assert (page.status, page.location) == (303, "/console/all")  # a coordinator's start
+            await client.get("/console/login")
+            assert (await client.get("/console/all")).status == 200
+            assert (await client.get("/console/queue")).status == 302  # not a mediator: no queue to work
+            conv = await waiting(db, since=utcnow())  # she reads any conversation, and acts on none
+            page = await client.get(f"/console/c/{conv}")
+            assert page.status == 200 and 'id="take"' not in page.text and 'id="send"' not in page.text
+            assert (await client.post(f"/console/c/{conv}/take")).status == 403
+            account = (await client.get("/console/account")).text
+            assert "coordinator, editor" in account and "Тоҷикӣ, Кыргызча" in account
+            # Her own password: the current one first, the new one twice, at least 10 characters.
+            for form, said in (({"current": "wrong-password", "new": "second-pass-2", "repeat": "second-pass-2"},
+                                "Not changed: the current password is wrong."),
+                               ({"current": found.group(1), "new": "second-pass-2", "repeat": "other-pass-22"},
+                                "The two new passwords differ."),
+                               ({"current": found.group(1), "new": "short", "repeat": "short"},
+                                "Not changed: a password has at least 10 characters."),
+                               ({"current": found.group(1), "new": "second-pass-2", "repeat": "second-pass-2"},
+                                "Your password is changed.")):
+                page = await client.follow(await client.post("/console/account/password", form))
+                assert said in page.text, said
+            assert (await (await desk.client()).login("lola", "second-pass-2")).status == 303
+    finally:
+        await db.dispose()
+
+
+# -- script ------------------------------------------------------------------------------------------------
+
+async def test_replies_to_an_uzbek_cyrillic_contact_go_in_cyrillic(desk: Desk, team: dict[str, Any],
+                                                                   db: AsyncEngine, clock: Clock) -> None:
+    conv = await waiting(db, lang="uz", channel="telegram", since=clock(), user="777000")
+    async with db.begin() as conn:
+        await conn.execute(update(contact_t).values(script="Cyrl"))
+    ed = await desk.logged_in("ed")
+    await ed.post("/console/canned", {"lang": "uz", "title": "Pasport",
+                                      "text": "Ish beruvchi pasportni olib qolishi mumkin emas."})
+    ana = await desk.logged_in("ana")
+    page = (await ana.get(f"/console/c/{conv}")).text
+    assert 'id="cyrillic-note"' in page and '<option value="Ish beruvchi pasportni' in page
+    await ana.post(f"/console/c/{conv}/reply", {"text": "Ish beruvchi pasportni olib qolishi mumkin emas."})
+    sent = [m.text for m in await transcript(db, conv) if m.sender == "mediator"]
+    assert sent == ["Иш берувчи паспортни олиб қолиши мумкин эмас."]
+    assert [r.payload["text"] for r in await outbox(db)][-1] == sent[0]  # what Telegram gets
+    # A Latin-script contact gets Latin.
+    latin = await waiting(db, lang="uz", since=clock())
+    await ana.post(f"/console/c/{latin}/reply", {"text": "Salom!"})
+    assert [m.text for m in await transcript(db, latin) if m.sender == "mediator"] == ["Salom!"]
+    assert 'id="cyrillic-note"' not in (await ana.get(f"/console/c/{latin}")).text

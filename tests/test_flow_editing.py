@@ -231,7 +231,7 @@ async def test_a_mediator_cannot_open_the_editor(kit: tuple[Desk, Runtime], db: 
     for method, path in routes:
         page = await (ana.get(path) if method == "GET" else ana.post(path, {"note": "x", "text": "x"}))
         assert page.status == 403, (method, path)
-        assert "for the editor role" in page.text or "for the admin role" in page.text
+        assert "for the role: editor" in page.text or "for the role: admin" in page.text
     assert await FlowStore(db).latest_number() == 1 and await FlowStore(db).draft(await _staff_id(db, "ana")) is None
     stranger = await desk.client()
     assert (await stranger.get("/console/flows")).location == "/console/login?next=/console/flows"

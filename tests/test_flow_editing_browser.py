@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from bot.console.users import add_user
 from bot.storage.db import create_engine, upgrade
-from tests.browser import chromium, skip_without_chromium
+from tests.browser import chromium, english_console, skip_without_chromium
 from tests.conftest import _drop_pg_database, _ensure_pg_database, _pg_url
 from tests.serve_kit import serve
 
@@ -123,14 +123,14 @@ async def test_edit_preview_publish_reaches_both_processes_and_rollback(tmp_path
             assert MARK not in original and "{" not in original
 
             # A mediator is turned away.
-            mila = await (await browser.new_context()).new_page()
+            mila = await (await english_console(browser, a.base)).new_page()
             mila.set_default_timeout(WAIT)
             await log_in(mila, a.base, "mila")
             await mila.wait_for_url("**/console/queue")
             assert await mila.locator("nav a", has_text="Answers").count() == 0
             response = await mila.goto(f"{a.base}/console/flows/f/patent")
             assert response is not None and response.status == 403
-            assert "for the editor role" in await mila.content()
+            assert "for the role: editor" in await mila.content()
 
             # A migrant has the web chat of process A open, in Tajik, at the main menu.
             migrant = await (await browser.new_context(locale="tg-TJ")).new_page()
@@ -140,7 +140,7 @@ async def test_edit_preview_publish_reaches_both_processes_and_rollback(tmp_path
             assert await migrant.locator("#lang").input_value() == "tg"
 
             # The editor deletes a placeholder from the Tajik text: the error shows next to that field.
-            ed = await (await browser.new_context()).new_page()
+            ed = await (await english_console(browser, a.base)).new_page()
             ed.set_default_timeout(WAIT)
             ed.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
             await log_in(ed, a.base, "ed", "/console/flows")

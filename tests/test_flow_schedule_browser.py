@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser import chromium, skip_without_chromium
+from tests.browser import chromium, english_console, skip_without_chromium
 from tests.serve_kit import serve
 from tests.test_flow_editing_browser import (
     ISSUED,
@@ -45,7 +45,7 @@ async def test_an_editor_schedules_a_version_and_the_open_web_chat_serves_it_aft
             await migrant.locator(".msg.bot .buttons button").first.wait_for()
             assert MARK not in await web_chat_answer(migrant)
 
-            ed = await (await browser.new_context()).new_page()
+            ed = await (await english_console(browser, a.base)).new_page()
             ed.set_default_timeout(WAIT)
             await log_in(ed, a.base, "ed", "/console/flows/f/patent")
             await ed.wait_for_url("**/console/flows/f/patent")

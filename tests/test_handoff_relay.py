@@ -138,9 +138,13 @@ async def test_relay_both_ways_with_the_web_chat(web: Web, db: AsyncEngine, cloc
     row = await conversation(db, conv_id)
     assert (row.status, row.assignee_id, row.first_response_at) == ("WITH_MEDIATOR", alice.id, clock())
 
-    # Migrant -> mediator: stored, bot silent, also the words that would steer the bot.
-    for text in ("Здравствуйте, у меня забрали паспорт", "меню"):
-        assert await web.send("relay-migrant", text) == {"status": "WITH_MEDIATOR", "replies": []}
+    # Migrant -> mediator: stored, bot silent; "menu" is not lost either, and is answered with where the
+    # migrant stands (a person has the conversation), never with the bot's menu.
+    assert await web.send("relay-migrant", "Здравствуйте, у меня забрали паспорт") == {
+        "status": "WITH_MEDIATOR", "replies": []}
+    answered = await web.send("relay-migrant", "меню")
+    assert answered["status"] == "WITH_MEDIATOR"
+    assert [r["text"] for r in answered["replies"]] == [web.say(t.T_STATE_WITH_MEDIATOR)]
     data = await web.handoff.conversation(conv_id)
     assert [m.text for m in data["messages"] if m.direction == "in"][-2:] == [
         "Здравствуйте, у меня забрали паспорт", "меню"]

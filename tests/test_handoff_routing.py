@@ -164,4 +164,4 @@ async def test_claim_against_reply_and_return(db: AsyncEngine, clock: Clock, han
             assert isinstance(results[1], HandoffError) and str(results[1]) == "already taken by Ana"
         else:  # bob took it first; ana's reply is refused, not sent behind his back
             assert isinstance(results[0], HandoffError), results
-            assert "another mediator has this conversation" in str(results[0])
+            assert str(results[0]) == "Bob has this conversation: only they can do this"

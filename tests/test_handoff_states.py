@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import Catalogs
 from bot.service import ConversationService
-from handoff.service import HandoffError, HandoffService, Staff
+from handoff.service import HandoffError, HandoffService, NotYours, Staff
 from handoff.states import TRANSITIONS, IllegalTransition, Status, check_transition
 from tests.conftest import Clock
 from tests.handoff_kit import add_staff, conversation, make_handoff, transcript, waiting
@@ -128,8 +128,10 @@ async def test_service_refusals_name_the_problem(db: AsyncEngine, clock: Clock,
     await handoff.claim(conv, alice)
     with pytest.raises(HandoffError, match=r"^already taken by Alice Smith$"):
         await handoff.claim(conv, bob)
-    with pytest.raises(HandoffError, match="another mediator has this conversation; ask them to transfer it"):
-        await handoff.reply(conv, bob, "I'll answer instead")
+    for act in (handoff.reply(conv, bob, "I'll answer instead"), handoff.return_to_bot(conv, bob),
+                handoff.transfer(conv, bob, queue="legal"), handoff.resolve(conv, bob, "answered")):
+        with pytest.raises(NotYours, match=r"^Alice Smith has this conversation: only they can do this$"):
+            await act
     with pytest.raises(HandoffError, match="the reply is empty"):
         await handoff.reply(conv, alice, "   ")
     with pytest.raises(HandoffError, match="the note is empty"):

@@ -61,3 +61,37 @@ def test_compiled_catalogs_are_used(tmp_path: Path) -> None:
     assert catalogs.ngettext("ru", "%(num)d day", "%(num)d days", 2) % {"num": 2} == "2 дня"
     for lang in LANGS:
         assert catalogs.gettext(lang, "Yes") != "Yes"
+
+
+# -- the console's own catalog (Russian; English is the source) -----------------------------------------
+
+CONSOLE_KEYWORDS = {"L_": None, "_": None, "ngettext": (1, 2)}
+
+
+def _console_ids_in_sources() -> set[str]:
+    """What `make translations` would extract for the console now (Python marked L_, templates _())."""
+    from babel.messages.extract import extract_from_dir
+
+    found = extract_from_dir(str(ROOT), method_map=[("bot/console/**.py", "python"), ("handoff/**.py", "python"),
+                                                    ("bot/console/templates/**.html", "jinja2")],
+                             keywords=CONSOLE_KEYWORDS)
+    return {m if isinstance(m, str) else m[0] for _file, _line, m, _comments, _context in found}
+
+
+def test_the_console_catalog_is_current_and_every_string_translated_to_russian() -> None:
+    with (ROOT / "translations" / "console.pot").open("rb") as f:
+        template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    assert _console_ids_in_sources() == template, "run `make translations` and translate what is new"
+    with (ROOT / "translations" / "ru" / "LC_MESSAGES" / "console.po").open("rb") as f:
+        catalog = read_po(f, locale="ru")
+    assert {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id} == template
+    for message in catalog:
+        if not message.id:
+            continue
+        assert not message.fuzzy, f"console: fuzzy: {message.id!r}"
+        source = message.id if isinstance(message.id, str) else message.id[0]
+        targets = [message.string] if isinstance(message.string, str) else list(message.string)
+        for target in targets:
+            assert target and re.search(r"[а-яё]", target, re.I), f"console: untranslated: {source!r}"
+            assert sorted(PLACEHOLDER.findall(target)) == sorted(PLACEHOLDER.findall(source)), \
+                f"console: placeholders differ in {source!r}"

@@ -15,6 +15,10 @@ Each file in tests/transcripts/ holds conversations:
             says: [Patent]       # text that must appear in this turn's replies
             not_says: [...]      # text that must not
             status: WAITING      # optional: the conversation's status after the turn
+          - mediator: take       # a mediator takes the waiting conversation (needs `hours`)
+
+A conversation with `hours: "Mon-Fri 09:00-18:00"` (Moscow time) has the mediators' side wired in, as
+`hotline serve` does: the place in the queue, office hours, mediators who take conversations.
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.terminal import TerminalChat, render
 from bot.flowspec import FlowSet
+from bot.i18n import Catalogs
 from bot.service import ConversationService
 from tests.conftest import Clock
+from tests.handoff_kit import add_staff, make_handoff
 
 DIR = Path(__file__).parent / "transcripts"
-STEP_KEYS = {"send", "payload", "node", "nodes", "says", "not_says", "status"}
+STEP_KEYS = {"send", "payload", "node", "nodes", "says", "not_says", "status", "mediator"}
 
 
 def _load() -> list[tuple[str, dict[str, Any]]]:
@@ -48,14 +55,22 @@ CONVERSATIONS = _load()
 
 
 @pytest.mark.parametrize(("name", "conv"), CONVERSATIONS, ids=[c[0] for c in CONVERSATIONS])
-async def test_transcript(name: str, conv: dict[str, Any], service: ConversationService, clock: Clock) -> None:
+async def test_transcript(name: str, conv: dict[str, Any], service: ConversationService, clock: Clock,
+                          catalogs: Catalogs, db: AsyncEngine) -> None:
     today = conv.get("today")
     if today:
-        clock.now = dt.datetime.combine(today, dt.time(9, 0), tzinfo=dt.UTC)
+        clock.now = dt.datetime.combine(today, conv.get("time", dt.time(9, 0)), tzinfo=dt.UTC)
+    handoff = make_handoff(service, catalogs, hours=conv["hours"]) if "hours" in conv else None
     chat = TerminalChat(service, lang=conv.get("lang"))
     for number, step in enumerate(conv["steps"], start=1):
         unknown = set(step) - STEP_KEYS
         assert not unknown, f"step {number}: unknown keys {unknown}"
+        if step.get("mediator") == "take":
+            assert handoff is not None, f"step {number}: a mediator needs `hours` on the conversation"
+            staff = await add_staff(db, f"m{number}", name="Malika", languages=("ru", "uz", "tg", "ky"),
+                                    skills=("general", "legal", "medical"))
+            await handoff.claim((await handoff.queue(staff))[0]["id"], staff)
+            continue
         replies = await chat.send(str(step.get("send", "")))
         shown = render(replies)
         where = f"{name}, step {number} ({step.get('send')!r}):\n{shown}"

@@ -34,6 +34,7 @@ from bot.console.drafts import (
     text_of,
     version_state,
 )
+from bot.console.i18n import L_
 from bot.console.preview import Previews
 from bot.console.views import Console
 from bot.core.engine import Engine
@@ -102,8 +103,9 @@ class Editor:
     def render(self, name: str, request: web.Request, **context: Any) -> web.Response:
         return self.console.render(name, request, langs=LANGS, **context)
 
-    async def flash(self, request: web.Request, text: str) -> None:
-        await self.console.flash(request, text)
+    async def flash(self, request: web.Request, text: str, **params: Any) -> None:
+        """A one-time message; `text` is a console msgid (or a detail passed through untranslated)."""
+        await self.console.flash(request, text, **params)
 
     async def check(self, files: Files) -> Checked:
         """The checks of `hotline flows check`, remembered for the last few flow sets seen."""
@@ -287,17 +289,19 @@ class Editor:
                 else:
                     changed |= move_option(node, index, -1 if m.group(1) == "up" else 1)
         except EditError as exc:
-            await self.flash(request, f"Not saved: {exc}")
+            await self.flash(request, L_("Not saved: %(why)s"), why=str(exc))
             raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}") from exc
         if changed:
             files = await self.save_file(me, work, name, doc.dump())
             checked = await self.check(files)
             mine = [p for p in checked.problems if p.file == name and p.node == node_id and not p.warning]
-            await self.flash(request, f"Saved in your draft. {len(mine)} problem(s) in this node, "
-                                      f"{len(checked.errors)} in the whole flow set." if mine or checked.errors
-                             else "Saved in your draft. No problems: it can be published.")
+            if mine or checked.errors:
+                await self.flash(request, L_("Saved in your draft. %(node)d problem(s) in this node, %(all)d in "
+                                             "the whole flow set."), node=len(mine), all=len(checked.errors))
+            else:
+                await self.flash(request, L_("Saved in your draft. No problems: it can be published."))
         else:
-            await self.flash(request, "Nothing changed.")
+            await self.flash(request, L_("Nothing changed."))
         raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}")
 
     async def flow_save(self, request: web.Request) -> web.Response:
@@ -323,11 +327,11 @@ class Editor:
                     doc.data["start"] = start
                     changed = True
         except EditError as exc:
-            await self.flash(request, f"Not saved: {exc}")
+            await self.flash(request, L_("Not saved: %(why)s"), why=str(exc))
             raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}") from exc
         if changed:
             await self.save_file(me, work, name, doc.dump())
-            await self.flash(request, "Saved in your draft.")
+            await self.flash(request, L_("Saved in your draft."))
         raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}#{anchor}")
 
     def yaml_file(self, request: web.Request, work: Working) -> tuple[str, str]:
@@ -359,8 +363,11 @@ class Editor:
             files = await self.save_file(me, work, name, text)
             checked = await self.check(files)
             count = len(errors(checked.in_file(name)))
-            await self.flash(request, f"Saved in your draft; {count} error(s) in {name}." if count
-                             else "Saved in your draft.")
+            if count:
+                await self.flash(request, L_("Saved in your draft; %(count)d error(s) in %(file)s."), file=name,
+                                 count=count)
+            else:
+                await self.flash(request, L_("Saved in your draft."))
         raise web.HTTPSeeOther(f"/console/flows/f/{flow_id}/yaml" if flow_id else "/console/flows/settings")
 
     # -- draft, publish, history, rollback -------------------------------------------------------
@@ -369,7 +376,7 @@ class Editor:
         me = self.me(request)
         await self.store.discard_draft(me.id)
         self.previews.forget(me.id)
-        await self.flash(request, "Your draft was discarded; you see the published version.")
+        await self.flash(request, L_("Your draft was discarded; you see the published version."))
         raise web.HTTPSeeOther("/console/flows")
 
     async def draft_diff(self, request: web.Request) -> web.Response:
@@ -380,8 +387,9 @@ class Editor:
         base = await self.store.get(work.base)
         merged, conflicts = merge(base.files if base and base.files is not None else latest.files, work.files,
                                   latest.files)
-        return self.render("editor_diff.html", request, title="Your changes",
-                           subtitle=f"your draft compared with the published version {latest.number}",
+        return self.render("editor_diff.html", request, title=self.console.t(request, L_("Your changes")),
+                           subtitle=self.console.t(request, L_("your draft compared with the published version "
+                                                               "%(number)s"), number=latest.number),
                            diffs=diff_files(latest.files, merged, f"v{latest.number}", "draft"), version=None,
                            conflicts=conflicts)
 
@@ -401,14 +409,16 @@ class Editor:
             await self.flash(request, str(exc))
             raise web.HTTPSeeOther("/console/flows") from exc
         if version.effective_at is not None:
-            await self.flash(request, f"Scheduled as version {version.number}: migrants get it from "
-                                      f"{self.local(version.effective_at)} ({self.timezone}).")
+            await self.flash(request, L_("Scheduled as version %(number)s: migrants get it from %(when)s (%(zone)s)."),
+                             number=version.number, when=self.local(version.effective_at), zone=self.timezone)
             raise web.HTTPSeeOther("/console/flows/history")
         waiting = await self.store.scheduled()
-        later = "".join(f" Version {v.number}, scheduled for {self.local(v.takes_effect)} ({self.timezone}), still "
-                        "replaces it then and does not have this change: cancel it and schedule it again if it "
-                        "should." for v in waiting)
-        await self.flash(request, f"Published as version {version.number}. Migrants get it now.{later}")
+        later = "".join(" " + self.console.t(
+            request, L_("Version %(number)s, scheduled for %(when)s (%(zone)s), still replaces it then and does not "
+                        "have this change: cancel it and schedule it again if it should."),
+            number=v.number, when=self.local(v.takes_effect), zone=self.timezone) for v in waiting)
+        await self.flash(request, L_("Published as version %(number)s. Migrants get it now.%(later)s"),
+                         number=version.number, later=later)
         raise web.HTTPSeeOther("/console/flows/history")
 
     async def announce(self, number: int) -> None:
@@ -432,7 +442,7 @@ class Editor:
         except Refused as exc:
             await self.flash(request, str(exc))
             raise web.HTTPSeeOther("/console/flows/history") from exc
-        await self.flash(request, f"Version {number} is cancelled: it will not take effect.")
+        await self.flash(request, L_("Version %(number)s is cancelled: it will not take effect."), number=number)
         raise web.HTTPSeeOther("/console/flows/history")
 
     async def version(self, request: web.Request) -> web.Response:
@@ -445,8 +455,10 @@ class Editor:
         against = int(against_raw) if against_raw.isdigit() else number - 1
         other = await self.store.get(against) if against else None
         old_files = other.files if other and other.files is not None else {}
-        return self.render("editor_diff.html", request, title=f"Version {number}",
-                           subtitle=f"compared with version {against}" if other else "the first version",
+        return self.render("editor_diff.html", request, title=self.console.t(request, L_("Version %(number)s"),
+                                                                              number=number),
+                           subtitle=self.console.t(request, L_("compared with version %(number)s"), number=against)
+                           if other else self.console.t(request, L_("the first version")),
                            diffs=diff_files(old_files, version.files, f"v{against}", f"v{number}"),
                            version=version, conflicts=[])
 
@@ -462,7 +474,8 @@ class Editor:
         except Refused as exc:
             await self.flash(request, str(exc))
             raise web.HTTPSeeOther("/console/flows/history") from exc
-        await self.flash(request, f"Version {number} is live again, as version {version.number}.")
+        await self.flash(request, L_("Version %(number)s is live again, as version %(new)s."), number=number,
+                         new=version.number)
         raise web.HTTPSeeOther("/console/flows/history")
 
     # -- preview -------------------------------------------------------------------------------
@@ -485,7 +498,7 @@ class Editor:
         work = await self.working(me)
         checked = await self.check(work.files)
         if checked.errors:
-            await self.flash(request, "The preview runs a flow set without errors: correct them first.")
+            await self.flash(request, L_("The preview runs a flow set without errors: correct them first."))
             raise web.HTTPSeeOther("/console/flows/preview")
         engine = await self.engine_for(checked)
         chat = self.previews.get(me.id)
@@ -515,7 +528,7 @@ class Editor:
         form = await request.post()
         upload = form.get("file")
         if not isinstance(upload, web.FileField):
-            await self.flash(request, "Choose a CSV or XLSX file first.")
+            await self.flash(request, L_("Choose a CSV or XLSX file first."))
             raise web.HTTPSeeOther("/console/flows")
         data = upload.file.read(MAX_UPLOAD + 1)
         work = await self.working(me)
@@ -525,7 +538,7 @@ class Editor:
             table = await asyncio.to_thread(sheets.read_table, data, upload.filename or "")
             files, report = await asyncio.to_thread(sheets.apply_table, work.files, table)
         except sheets.SheetError as exc:
-            await self.flash(request, f"Not imported: {exc}")
+            await self.flash(request, L_("Not imported: %(why)s"), why=str(exc))
             raise web.HTTPSeeOther("/console/flows") from exc
         if report.changes:
             await self.save(me, work, files)
@@ -555,7 +568,7 @@ class Editor:
             raise web.HTTPSeeOther("/console/flows/unanswered")
         if form.get("action") == "dismiss":
             done = await unanswered.close(self.store.db, ids, "dismissed", me.id)
-            await self.flash(request, f"Dismissed {done} question(s).")
+            await self.flash(request, L_("Dismissed %(count)d question(s)."), count=done)
             raise web.HTTPSeeOther("/console/flows/unanswered")
         key, lang, text = str(form.get("node", "")), str(form.get("lang", "")), str(form.get("text", ""))
         flow_id, _, node_id = key.partition(".")
@@ -567,13 +580,17 @@ class Editor:
             doc = FlowDoc(work.files[name], name)
             added = unanswered.add_example(doc.node(node_id), lang, text)
         except (EditError, web.HTTPNotFound) as exc:
-            await self.flash(request, f"Not added: {exc.text if isinstance(exc, web.HTTPNotFound) else exc}")
+            await self.flash(request, L_("Not added: %(why)s"),
+                             why=str(exc.text if isinstance(exc, web.HTTPNotFound) else exc))
             raise web.HTTPSeeOther("/console/flows/unanswered") from None
         if added:
             await self.save_file(me, work, name, doc.dump())
         await unanswered.close(self.store.db, ids, "added", me.id)
-        await self.flash(request, (f"Added to the examples of {key} ({lang}) in your draft; it takes effect when "
-                                   "you publish." if added else f"{key} has this example already ({lang})."))
+        if added:
+            await self.flash(request, L_("Added to the examples of %(node)s (%(lang)s) in your draft; it takes "
+                                         "effect when you publish."), node=key, lang=lang)
+        else:
+            await self.flash(request, L_("%(node)s has this example already (%(lang)s)."), node=key, lang=lang)
         raise web.HTTPSeeOther("/console/flows/unanswered")
 
     # -- audit log (admins) ------------------------------------------------------------------------

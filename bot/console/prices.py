@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.editor import Editor
+from bot.console.i18n import L_
 from bot.core import patent_prices
 from bot.flows_db.prices_edit import figures, set_deflator, set_price, year_of
 from bot.flows_db.yamledit import EditError
@@ -52,18 +53,18 @@ class PricesPage:
             year = year_of(form.get("year", ""))
             given = figures(form)
             if form.get("kind") == "deflator":
-                new, what = set_deflator(text, year, given), f"the deflator for {year}"
+                new, what = set_deflator(text, year, given), f"deflator {year}"
             else:
                 region = form.get("region", "")
                 if region not in region_ids() or region == OTHER:
                     raise EditError("region: choose one of the 89 regions")
                 new, what = set_price(text, region, year, given), f"{region} {year}"
         except EditError as exc:
-            await self.editor.flash(request, f"Not saved: {exc}")
+            await self.editor.flash(request, L_("Not saved: %(why)s"), why=str(exc))
             raise web.HTTPSeeOther(ROUTE) from None
         if new != text:
             await self.editor.save_file(me, work, prices.FILE, new)
-        await self.editor.flash(request, f"Saved {what} in your draft; publish it from the flows page.")
+        await self.editor.flash(request, L_("Saved %(what)s in your draft; publish it from the flows page."), what=what)
         raise web.HTTPSeeOther(ROUTE)
 
 

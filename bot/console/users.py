@@ -1,8 +1,10 @@
-"""Staff accounts: `hotline users add|list|disable`, and the first admin on a fresh install."""
+"""Staff accounts: `hotline users add|list|disable|set-roles|set-languages|reset-password`, a user's own
+password change, and the first admin on a fresh install."""
 
 from __future__ import annotations
 
-from bot.console.auth import ROLES, hash_password, new_password
+from bot.console.auth import ROLES, hash_password, new_password, verify_password
+from bot.console.i18n import L_
 from bot.storage import Account, Database, reading, transaction, utcnow
 from bot.vocabulary import LANGS, SKILLS
 
@@ -51,10 +53,48 @@ async def disable_user(db: Database, login: str) -> None:
         await tx.audit.add("user.disable", {"login": login}, utcnow())
 
 
+async def _change(db: Database, login: str, action: str, detail: dict[str, object], **values: object) -> None:
+    login = login.strip().lower()
+    async with transaction(db) as tx:
+        if not await tx.staff.change(login, **values):
+            raise UserError(f"no user {login!r}")
+        await tx.audit.add(action, {"login": login, **detail}, utcnow())
+
+
+async def set_roles(db: Database, login: str, roles: list[str]) -> None:
+    await _change(db, login, "user.roles", {"roles": roles}, roles=_check(roles, ROLES, "role"))
+
+
+async def set_languages(db: Database, login: str, languages: list[str]) -> None:
+    await _change(db, login, "user.languages", {"languages": languages},
+                  languages=_check(languages, LANGS, "language"))
+
+
+async def reset_password(db: Database, login: str, password: str | None = None) -> str:
+    """A new password (random unless given) for someone who lost theirs; returns it."""
+    password = password or new_password()
+    if len(password) < 10:
+        raise UserError("a password has at least 10 characters")
+    await _change(db, login, "user.reset_password", {}, password_hash=hash_password(password))
+    return password
+
+
+async def change_own_password(db: Database, login: str, current: str, new: str) -> None:
+    """A logged-in user's own change: the current password first."""
+    async with reading(db) as tx:
+        account = await tx.staff.by_login(login)
+    if account is None or not verify_password(account.password_hash, current):
+        raise UserError(L_("the current password is wrong"))
+    if len(new) < 10:
+        raise UserError(L_("a password has at least 10 characters"))
+    await _change(db, login, "user.password", {}, password_hash=hash_password(new))
+
+
 async def ensure_first_admin(db: Database) -> str | None:
     """On a fresh install: an admin who is also an editor and a mediator of every language; returns
     its one-time password, or None when staff accounts exist."""
     async with reading(db) as tx:
         if await tx.staff.count():
             return None
-    return await add_user(db, "admin", name="Admin", roles=list(ROLES), languages=list(LANGS), skills=list(SKILLS))
+    return await add_user(db, "admin", name="Admin", roles=["admin", "editor", "mediator"], languages=list(LANGS),
+                          skills=list(SKILLS))

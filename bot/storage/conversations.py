@@ -20,6 +20,7 @@ from bot.storage.models import message_table as message_t
 from bot.vocabulary import Status
 
 Record = Any  # a row read for a view: attributes named as the columns
+HANDOFF_LINE = "BOT -> WAITING: "  # how the activity line of a handoff starts (bot.service writes it)
 
 
 @dataclass
@@ -143,6 +144,14 @@ class Conversations:
         return int((await self.conn.execute(select(func.count()).select_from(conversation_t).where(
             c.status == Status.WAITING, c.queue == queue, c.id != conversation_id, before))).scalar_one())
 
+    async def place_in_queue(self, conversation_id: int) -> int | None:
+        """1 for the next to be taken of its queue; None when it is not waiting."""
+        c = conversation_t.c
+        row = (await self.conn.execute(select(c.status, c.queue, c.priority).where(c.id == conversation_id))).first()
+        if row is None or row.status != Status.WAITING or row.queue is None:
+            return None
+        return await self.ahead_in_queue(conversation_id, row.queue, row.priority) + 1
+
     async def lock(self, conversation_id: int) -> ConversationRef | None:
         """The conversation with its contact's language, locked (PostgreSQL) for a mediator's action."""
         c, k = conversation_t.c, contact_t.c
@@ -169,9 +178,24 @@ class Conversations:
                       assignee: int | None = None, search: str = "", limit: int = 200) -> list[Record]:
         """Conversations for the console's lists, most urgent and longest waiting first (every status
         but BOT when `status` is empty)."""
-        c, k = conversation_t.c, contact_t.c
+        c, k, m = conversation_t.c, contact_t.c, message_t.c
+        handoff = _handoff_line(c.id)
+        # the migrant's messages since a mediator last wrote (or since the handoff): unread
+        s = message_t.alias("seen").c
+        seen = (select(func.max(s.id)).where(s.conversation_id == c.id, or_(
+            and_(s.direction == "out", s.sender == "mediator"),
+            and_(s.direction == "activity", s.text.like(f"{HANDOFF_LINE}%")))).correlate(conversation_t)
+            .scalar_subquery())
+        unread = (select(func.count()).select_from(message_t)
+                  .where(m.conversation_id == c.id, m.direction == "in", m.id > func.coalesce(seen, 0))
+                  .scalar_subquery())
+        last_in = (select(m.text).where(m.conversation_id == c.id, m.direction == "in")
+                   .order_by(m.id.desc()).limit(1).scalar_subquery())
         query = (select(c.id, c.status, c.queue, c.priority, c.lang, c.channel, c.waiting_since, c.updated_at,
-                        c.assignee_id, c.topic, c.resolution, c.started_at, k.vars, k.lang.label("contact_lang"))
+                        c.assignee_id, c.topic, c.resolution, c.started_at, k.vars, k.lang.label("contact_lang"),
+                        k.script, handoff.with_only_columns(m.text).scalar_subquery().label("handoff_text"),
+                        handoff.with_only_columns(m.node).scalar_subquery().label("handoff_node"),
+                        unread.label("unread"), last_in.label("last_text"))
                  .select_from(conversation_t.join(contact_t, k.id == c.contact_id)))
         query = query.where(c.status == status if status else c.status != Status.BOT)
         for column, value in ((c.lang, lang), (c.queue, queue), (c.channel, channel)):
@@ -193,7 +217,7 @@ class Conversations:
         """Every column of the conversation, with its contact's language, script and variables."""
         c, k = conversation_t.c, contact_t.c
         return (await self.conn.execute(
-            select(conversation_t, k.lang.label("contact_lang"), k.script, k.vars)
+            select(conversation_t, k.lang.label("contact_lang"), k.script, k.vars, k.created_at.label("first_seen"))
             .select_from(conversation_t.join(contact_t, k.id == c.contact_id))
             .where(c.id == conversation_id))).first()
 
@@ -238,3 +262,10 @@ class Messages:
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _handoff_line(conversation_id: Any) -> Any:
+    """The conversation's newest handoff activity line (its text says why; its node, which node)."""
+    m = message_t.c
+    return (select(m.text).where(m.conversation_id == conversation_id, m.direction == "activity",
+                                 m.text.like(f"{HANDOFF_LINE}%")).order_by(m.id.desc()).limit(1))

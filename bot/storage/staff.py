@@ -105,6 +105,13 @@ class StaffAccounts:
             login=login, name=name, password_hash=password_hash, roles=roles, languages=languages, skills=skills,
             active=True, must_change_password=False, created_at=now).returning(staff_t.c.id))).scalar_one())
 
+    async def change(self, login: str, **values: Any) -> bool:
+        """Set an account's roles, languages, skills or password hash; False when there is no such login."""
+        allowed = {"roles", "languages", "skills", "password_hash", "must_change_password"}
+        assert set(values) <= allowed, values
+        done = await self.conn.execute(update(staff_t).where(staff_t.c.login == login).values(**values))
+        return bool(done.rowcount == 1)
+
     async def all(self) -> list[Account]:
         return [_account(r) for r in (await self.conn.execute(select(staff_t).order_by(staff_t.c.login))).all()]
 
