@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.flowspec.loader import load_dir
-from tests.browser import chromium, skip_without_chromium
+from tests.browser import chromium, english_console, skip_without_chromium
 from tests.serve_kit import serve
 from tests.test_flow_editing_browser import WAIT, log_in, scratch_database, staff, wait_for_version
 
@@ -60,7 +60,7 @@ async def test_a_coefficient_added_in_the_console_changes_the_computed_price(tmp
             before = await ask_price(migrant)
             assert amount not in before
 
-            ed = await (await browser.new_context()).new_page()
+            ed = await (await english_console(browser, a.base)).new_page()
             ed.set_default_timeout(WAIT)
             await log_in(ed, a.base, "ed", "/console/flows")
             await ed.wait_for_url("**/console/flows")
@@ -83,7 +83,7 @@ async def test_a_coefficient_added_in_the_console_changes_the_computed_price(tmp
                 await deflator.locator('input[name="value"]').fill(str(NEW_DEFLATOR).replace(".", ","))
                 await deflator.locator('input[name="source"]').fill("Приказ Минэкономразвития (тест)")
                 await deflator.locator('button[type="submit"]').click()
-                await ed.locator(".flash", has_text="Saved the deflator").wait_for()
+                await ed.locator(".flash", has_text="Saved deflator").wait_for()
 
             form = ed.locator("#price-form")
             await form.locator('select[name="region"]').select_option("kaluga")
