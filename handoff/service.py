@@ -15,6 +15,7 @@ from typing import Any
 
 from babel.dates import format_datetime
 
+from bot import payloads
 from bot.core.texts import Texts
 from bot.events import EventBus
 from bot.storage import (
@@ -242,7 +243,7 @@ class HandoffService:
             else:
                 await self._tell(tx, conv, now, t.T_CLOSED)
                 await self._tell(tx, conv, now, t.T_RATE, buttons=[
-                    {"label": str(n), "payload": f"r:{n}"} for n in range(1, 6)])
+                    {"label": str(n), "payload": payloads.rating(n)} for n in range(1, 6)])
         await self._publish(conversation_id, "resolved")
 
     async def schedule_inactive(self, conversation_id: int, due: dt.datetime) -> None:

@@ -21,6 +21,7 @@ PACKAGES = ("bot", "handoff")
 # module prefix -> room (the longest prefix wins)
 ROOMS = {
     "bot.vocabulary": "vocabulary",  # shared words: languages, statuses, queues, channels' capabilities
+    "bot.payloads": "vocabulary",  # the button payloads' codec, a leaf like the words
     "bot.flowspec": "flowspec",  # the flow format: pure
     "bot.core": "core",  # the conversation engine and understanding: pure
     "bot.storage": "storage",  # the one place that speaks SQL
