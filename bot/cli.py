@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.settings import get_settings
+from bot.settings import ValidationError, get_settings, problems
 
 if TYPE_CHECKING:
     from bot.core.understanding import Understanding
@@ -417,7 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as exc:  # from get_settings(): a setting that cannot work
+        print(f"configuration error:\n{problems(exc)}", file=sys.stderr)
+        return 2
     return result
 
 
