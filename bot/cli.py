@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.settings import ValidationError, get_settings, problems
+from bot.vocabulary import LANG_CHOICES
 
 if TYPE_CHECKING:
     from bot.core.understanding import Understanding
@@ -348,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     chat = sub.add_parser("chat", help="talk to the hotline in this terminal (reads lines from stdin)")
-    chat.add_argument("--lang", choices=["ru", "uz", "uz_cyrl", "tg", "ky"], help="skip the language picker")
+    chat.add_argument("--lang", choices=LANG_CHOICES, help="skip the language picker")
     chat.add_argument("--contact", help="continue as this contact (default: a new contact each run)")
     chat.set_defaults(func=_chat)
 

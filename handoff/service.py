@@ -30,14 +30,13 @@ from bot.storage import (
     transaction,
     utcnow,
 )
-from bot.vocabulary import PUSH_CHANNELS, QUEUES, RESOLUTIONS, Status
+from bot.vocabulary import BABEL_LOCALES, DEFAULT_LANG, PUSH_CHANNELS, QUEUES, RESOLUTIONS, Status
 from handoff import texts as t
 from handoff.hours import OfficeHours
 from handoff.states import IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
 __all__ = ["QUEUES", "RESOLUTIONS", "HandoffError", "HandoffPolicy", "HandoffService", "Staff"]
-BABEL = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
 
 
 class HandoffError(Exception):
@@ -72,13 +71,13 @@ class HandoffService:
     def outside_hours(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
         hours = self.policy.hours
         first, last = hours.span()
-        language = lang or t.DEFAULT_LANG
+        language = lang or DEFAULT_LANG
         span = self.texts.gettext(language, t.WEEKDAYS[first])
         if last != first:
             span += "–" + self.texts.gettext(language, t.WEEKDAYS[last])
         span += f" {hours.start:%H:%M}–{hours.end:%H:%M}"
         when = format_datetime(hours.next_open(now), "d MMMM, HH:mm", tzinfo=hours.tz,
-                               locale=BABEL.get(lang or "ru", "ru"))
+                               locale=BABEL_LOCALES.get(language, DEFAULT_LANG))
         return t.say(self.texts, lang, script, t.T_OUTSIDE_HOURS, hours=span, when=when)
 
     # -- reading -------------------------------------------------------------------------------------

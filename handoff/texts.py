@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.core.texts import N_, Texts
 from bot.core.translit import uz_latin_to_cyrillic
+from bot.vocabulary import DEFAULT_LANG, uz_cyrillic
 
 T_PLACE = N_("You are number %(place)d in the queue. Please stay in this chat.")
 T_OUTSIDE_HOURS = N_("Our mediators answer %(hours)s (Moscow time). You will get an answer from %(when)s. "
@@ -16,7 +17,6 @@ T_RATE = N_("How much did the mediator help you? 1 means not at all, 5 means ver
 T_THANKS = N_("Thank you for your rating.")
 T_BACK_TO_BOT = N_("The mediator has passed you back to the bot. Write «menu» to see the topics.")
 T_AUTO_CLOSED = N_("This conversation was closed because nobody wrote for a long time. Write again at any time.")
-DEFAULT_LANG = "ru"
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -24,4 +24,4 @@ def say(texts: Texts, lang: str | None, script: str | None, message: str, **para
     language = lang or DEFAULT_LANG
     text = texts.gettext(language, message)
     text = text % params if params else text
-    return uz_latin_to_cyrillic(text) if lang == "uz" and script == "Cyrl" else text
+    return uz_latin_to_cyrillic(text) if uz_cyrillic(lang, script) else text

@@ -40,16 +40,11 @@ from bot.core.understanding.profile import said
 from bot.core.understanding.urgent import Urgent, urgent
 from bot.flowspec.model import FlowSet, L10n, Node
 from bot.payloads import Kind, Pressed
+from bot.vocabulary import BABEL_LOCALES, UZ_CYRL, lang_script, uz_cyrillic
 
 MAX_STEPS = 50  # nodes run without input in one turn; a guard against goto cycles
-BABEL_LOCALES = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
 COMMANDS = {"/start": "start", "/menu": "menu", "/lang": "language", "/language": "language",
             "/operator": "mediator", "/help": "help", "/forget": "forget"}
-YES_WORDS = {fold(w) for w in ("да", "ага", "угу", "помогло", "yes", "ha", "xa", "ҳа", "ha yordam berdi",
-                                "бале", "ҳа кӯмак кард", "ооба", "ооба жардам берди", "ok", "ок", "👍")}
-NO_WORDS = {fold(w) for w in ("нет", "не", "не помогло", "no", "yoʻq", "yoq", "yordam bermadi",
-                               "нахӣ", "ёрӣ накард", "не ёрӣ накард", "кӯмак накард", "жок", "жардам бербеди", "👎")}
-YES_OR_NO_WORDS = YES_WORDS | NO_WORDS
 DATE_RE = re.compile(r"^\s*(\d{1,4})[./\-\s](\d{1,2})[./\-\s](\d{1,4})\s*$")
 PHONE_RE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 
@@ -160,6 +155,10 @@ class Engine:
         # folded keyword -> kind, computed once: every message is checked against all of them
         self._keywords = {fold(word): kind for kind, per_lang in flows.settings.keywords.items()
                           for words in per_lang.values() for word in words}
+        # "did this help?" and "delete your data?" answered in words, in any language
+        self.yes_words = {fold(word) for words in flows.settings.yes_words.values() for word in words}
+        self.no_words = {fold(word) for words in flows.settings.no_words.values() for word in words}
+        self.yes_or_no_words = self.yes_words | self.no_words
         # free-text understanding: built once per flow set, shared by every engine over it
         self.understanding = Understanding.for_flows(flows)
         picker = flows.node(flows.settings.language_picker) if flows.has(flows.settings.language_picker) else None
@@ -212,7 +211,7 @@ class _Run:
         return text % params if params else text
 
     def say(self, text: str, buttons: tuple[Button, ...] = (), node: Node | None = None) -> None:
-        if self.profile.lang == "uz" and self.profile.script == "Cyrl":
+        if uz_cyrillic(self.profile.lang, self.profile.script):
             text = uz_latin_to_cyrillic(text)
             buttons = tuple(Button(uz_latin_to_cyrillic(b.label), b.payload) for b in buttons)
         self.turn.replies.append(Reply(text=text, buttons=buttons, node=node.key if node else None,
@@ -296,7 +295,7 @@ class _Run:
             self.wait(None, None)
 
         if self.profile.lang is None and inbound.lang_hint in LANG_CHOICES:
-            self.profile.lang, self.profile.script = _lang_script(inbound.lang_hint or "")
+            self.profile.lang, self.profile.script = lang_script(inbound.lang_hint or "")
         picker = self.flows.settings.language_picker
         answers_picker = (self.state.at == picker and self.state.wait == Wait.ASK) or (
             (inbound.payload or "").startswith((payloads.option_prefix(picker), payloads.language(""))))
@@ -510,17 +509,23 @@ class _Run:
             self.ask_failed(node, error)
         return True
 
+    def typed_yes_or_no(self, typed: _Typed) -> bool | None:
+        """1 or a yes word: True; 2 or a no word: False; None for anything else."""
+        if not (typed.number in (1, 2) or typed.folded in self.engine.yes_or_no_words):
+            return None
+        return typed.number == 1 or typed.folded in self.engine.yes_words
+
     def typed_at_feedback(self, typed: _Typed) -> bool:
-        if not (typed.number in (1, 2) or typed.folded in YES_OR_NO_WORDS):
-            return False
-        self.feedback(typed.number == 1 or typed.folded in YES_WORDS)
-        return True
+        helped = self.typed_yes_or_no(typed)
+        if helped is not None:
+            self.feedback(helped)
+        return helped is not None
 
     def typed_at_forget(self, typed: _Typed) -> bool:
-        if not (typed.number in (1, 2) or typed.folded in YES_OR_NO_WORDS):
-            return False
-        self.forget(typed.number == 1 or typed.folded in YES_WORDS)
-        return True
+        confirmed = self.typed_yes_or_no(typed)
+        if confirmed is not None:
+            self.forget(confirmed)
+        return confirmed is not None
 
     def typed_at_offer(self, typed: _Typed) -> bool:
         talk, menu = ({fold(self.engine.texts.gettext(lang, label)) for lang in self.flows.settings.languages}
@@ -580,7 +585,7 @@ class _Run:
         sure = guess.confidence >= th.LANG_SET and len(_LETTERS.findall(text)) >= 2
         if not (analysis.action == "handoff" or (sure and analysis.action in ("answer", "clarify"))):
             return False
-        self.profile.lang, self.profile.script = _lang_script(guess.choice)
+        self.profile.lang, self.profile.script = lang_script(guess.choice)
         self.profile.notice_shown = True
         self.say(self.tr(T_PRIVACY))
         self.act(analysis)
@@ -626,7 +631,7 @@ class _Run:
                 # a second question in the same message: one more button under "Did this help?"
                 last = self.turn.replies[-1]
                 label = self.title(analysis.also)
-                if self.profile.lang == "uz" and self.profile.script == "Cyrl":
+                if uz_cyrillic(self.profile.lang, self.profile.script):
                     label = uz_latin_to_cyrillic(label)
                 button = Button(label, payloads.meant(analysis.also))
                 self.turn.replies[-1] = dataclasses.replace(last, buttons=(*last.buttons, button))
@@ -708,13 +713,13 @@ class _Run:
             return
         self.state.vars[SWITCH_KEY] = guess.choice
         text = self.engine.texts.gettext(guess.lang, T_SWITCH)
-        if guess.choice == "uz_cyrl":
+        if guess.choice == UZ_CYRL:
             text = uz_latin_to_cyrillic(text)
         button = Button(self.engine.lang_labels[guess.choice], payloads.language(guess.choice))
         self.turn.replies.append(Reply(text=text, buttons=(button,)))
 
     def switch_language(self, choice: str) -> None:
-        self.profile.lang, self.profile.script = _lang_script(choice)
+        self.profile.lang, self.profile.script = lang_script(choice)
         if self.state.wait == Wait.FEEDBACK and self.state.at and self.flows.has(self.state.at):
             node = self.flows.node(self.state.at)  # the answer again, now in the language chosen
             self.say(self.render(node.text), node=node)
@@ -801,7 +806,7 @@ class _Run:
     def save(self, node: Node, value: Value) -> None:
         name = node.save_as or ""
         if name == "language":
-            self.profile.lang, self.profile.script = _lang_script(str(value))
+            self.profile.lang, self.profile.script = lang_script(str(value))
             return
         target = self.profile.vars if node.scope == "contact" else self.state.vars
         target[name] = encode_value(value)
@@ -913,10 +918,6 @@ class _Placeholders(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return self.run.show(self.run.var(key))
-
-
-def _lang_script(choice: str) -> tuple[str, str]:
-    return ("uz", "Cyrl") if choice == "uz_cyrl" else (choice, "Latn")
 
 
 _VOWELS = re.compile("[aeiou]")

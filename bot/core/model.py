@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-LANG_CHOICES = ("ru", "uz", "uz_cyrl", "tg", "ky")
+from bot.vocabulary import LANG_CHOICES, LATIN, UZ_CYRL, uz_cyrillic
+
+__all__ = ["LANG_CHOICES"]  # where the engine has always found them
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,14 @@ class Profile:
     """What is kept about a contact across conversations."""
 
     lang: str | None = None  # ru uz tg ky
-    script: str = "Latn"  # for Uzbek: Latn (default) or Cyrl
+    script: str = LATIN  # for Uzbek: Latn (default) or Cyrl
     vars: dict[str, Any] = field(default_factory=dict)  # contact-scoped variables
     notice_shown: bool = False
 
     @property
     def lang_choice(self) -> str | None:
-        if self.lang == "uz" and self.script == "Cyrl":
-            return "uz_cyrl"
+        if uz_cyrillic(self.lang, self.script):
+            return UZ_CYRL
         return self.lang
 
 
