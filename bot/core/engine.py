@@ -184,7 +184,10 @@ class Engine:
 
 
 class _Run:
-    """One turn in the making."""
+    """One turn in the making, read top to bottom: `handle` sorts the message (language first, urgent
+    words, then a global keyword, a button or typed text); each of those has its table of handlers
+    (KEYWORDS; BUTTONS by payload kind, bot/payloads.py; ANSWERS by what the conversation waits for,
+    model.Wait); the flow runs in `enter`, one node at a time through NODES, by node type."""
 
     def __init__(self, engine: Engine, profile: Profile, state: ConvState, now: dt.datetime):
         self.engine, self.flows, self.now = engine, engine.flows, now
