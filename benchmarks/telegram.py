@@ -3,6 +3,7 @@
     python benchmarks/telegram.py                             # the hotline on SQLite (what `make run` uses)
     python benchmarks/telegram.py --db sqlite --db postgresql # both (PostgreSQL on 127.0.0.1:5432)
     python benchmarks/telegram.py --chats 500 --rounds 3 --concurrency 20
+    BENCH_PROFILE=/tmp/hotline.prof python benchmarks/telegram.py --rounds 1   # the hotline's process profiled
 
 How it is measured. Each bot runs in its own process (started with this file's hidden --serve option)
 and serves `POST /telegram/webhook` on 127.0.0.1; this process runs a fake Bot API server for each bot
@@ -84,7 +85,15 @@ async def serve_hotline(api: str, db_url: str) -> None:
     channel = TelegramChannel(bot, runtime.service, runtime.texts, worker.wake, webhook_secret=SECRET)
     channel.setup_routes(app)
     sender = asyncio.create_task(worker.run())
-    await _serve(app)
+    profile = os.environ.get("BENCH_PROFILE")  # a file: cProfile of this process once it serves (not start-up)
+    if profile:
+        import cProfile
+
+        with cProfile.Profile() as profiler:
+            await _serve(app)
+        profiler.dump_stats(profile)
+    else:
+        await _serve(app)
     sender.cancel()
     await asyncio.gather(sender, return_exceptions=True)
     await channel.close()

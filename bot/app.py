@@ -25,7 +25,7 @@ from bot.events import EventBus
 from bot.flowspec import FlowError
 from bot.outbox import OutboxWorker, Sender
 from bot.runtime import ConfigError, Runtime, build, check_settings, handoff_policy, whatsapp_enabled
-from bot.settings import DEFAULT_SQLITE, Settings, get_settings
+from bot.settings import DEFAULT_SQLITE, Settings, ValidationError, get_settings, problems
 from handoff.service import HandoffService
 from handoff.timers import Timers
 
@@ -99,13 +99,13 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
             tasks.append(asyncio.create_task(telegram.poll(), name="telegram-polling"))
         started.append(f"Telegram ({settings.telegram_mode})")
     if whatsapp_enabled(settings):
-        from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender, make_client, template_variables
+        from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSender, make_client
 
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
         client = make_client(settings.twilio_account_sid, token, settings.twilio_api_base_url)
         senders["whatsapp"] = WhatsAppSender(
             client, settings.twilio_whatsapp_from, runtime.db, settings.twilio_template_content_sid,
-            template_variables(settings.twilio_template_variables),
+            settings.twilio_template_variables,  # a JSON object as Twilio expects it (bot.settings)
             status_callback=settings.public_base_url.rstrip("/") + "/whatsapp/status")
         WhatsAppChannel(runtime.service, runtime.db, token, settings.public_base_url, worker.wake).setup_routes(app)
         closers.append(client.http_client.close)
@@ -159,7 +159,11 @@ async def serve(settings: Settings) -> None:
 
 
 def run_server() -> int:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"configuration error:\n{problems(exc)}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A line per update or per tick is noise; twilio logs every request's headers at INFO.
     for noisy in ("aiogram.event", "apscheduler", "twilio"):

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.settings import get_settings
+from bot.settings import ValidationError, get_settings, problems
+from bot.vocabulary import LANG_CHOICES
 
 if TYPE_CHECKING:
     from bot.core.understanding import Understanding
@@ -366,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     chat = sub.add_parser("chat", help="talk to the hotline in this terminal (reads lines from stdin)")
-    chat.add_argument("--lang", choices=["ru", "uz", "uz_cyrl", "tg", "ky"], help="skip the language picker")
+    chat.add_argument("--lang", choices=LANG_CHOICES, help="skip the language picker")
     chat.add_argument("--contact", help="continue as this contact (default: a new contact each run)")
     chat.set_defaults(func=_chat)
 
@@ -448,7 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as exc:  # from get_settings(): a setting that cannot work
+        print(f"configuration error:\n{problems(exc)}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bot import payloads
 from bot.core.engine import Engine
-from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
+from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn, Wait
 from bot.core.normalize import sanitize
 from bot.storage import Closed, ConversationRef, Database, Outgoing, Tx, message_row, reading, transaction, utcnow
 from bot.vocabulary import PUSH_CHANNELS, WINDOW_CHANNELS, Status, mask
@@ -120,7 +121,7 @@ class ConversationService:
                                         Status.BOT, "migrant returned to the bot", now, waiting_since=None)
             status = row.status = Status.BOT
             left_queue = True
-        privacy = keyword == "forget" or state.wait == "forget"
+        privacy = keyword == "forget" or state.wait == Wait.FORGET
         if status != Status.BOT and not privacy:
             # A person has (or will have) the conversation: the bot stays silent, the message waits
             # for the mediator in the transcript. Only /forget is answered whatever the state: the
@@ -267,7 +268,8 @@ def _buttons(reply: Reply) -> list[dict[str, str]]:
 
 def _rating(inbound: Inbound) -> int | None:
     """r:N from a rating button, or a bare 1-5 typed after the rating question."""
-    raw = (inbound.payload or "").removeprefix("r:") if (inbound.payload or "").startswith("r:") else inbound.text
+    pressed = payloads.decode(inbound.payload) if inbound.payload else None
+    raw = pressed.value if pressed is not None and pressed.kind is payloads.Kind.RATING else inbound.text
     raw = (raw or "").strip().rstrip(".")
     return int(raw) if raw in ("1", "2", "3", "4", "5") else None
 

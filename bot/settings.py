@@ -1,12 +1,23 @@
-"""The one module that reads configuration (environment variables and an optional .env file)."""
+"""The one module that reads configuration (environment variables and an optional .env file).
+
+Settings that cannot work are refused when they are read (pydantic's ValidationError, each message naming
+the environment variable): a wrong value, or values that only make sense together (WhatsApp and a
+Telegram webhook need the public address). `hotline serve` and the CLI print them and exit with 2. The
+office hours' own grammar is checked where it is parsed (bot.runtime.handoff_policy, with handoff.hours).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "ValidationError", "get_settings", "problems", "template_variables"]
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = PROJECT_DIR / "var" / "hotline.sqlite3"
@@ -24,17 +35,17 @@ class Settings(BaseSettings):
     flows_reload_seconds: float = 2.0  # how often each process looks for a newly published flow version
     translations_dir: Path = PROJECT_DIR / "translations"
     http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    http_port: int = Field(8080, ge=1, le=65535)
     public_base_url: str = ""
     log_level: str = "INFO"
-    max_message_chars: int = 4000
+    max_message_chars: int = Field(4000, gt=0)
 
     # mediators
     office_hours: str = "Mon-Fri 09:00-18:00"
     office_timezone: str = "Europe/Moscow"
     office_holidays: str = ""
-    sla_minutes: int = 15
-    inactivity_hours: float = 24.0
+    sla_minutes: int = Field(15, gt=0)
+    inactivity_hours: float = Field(24.0, gt=0)
     console_secret_key: SecretStr | None = None
 
     telegram_bot_token: SecretStr | None = None
@@ -49,6 +60,52 @@ class Settings(BaseSettings):
     twilio_template_content_sid: str = ""
     twilio_template_variables: str = ""
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+        return level
+
+    @field_validator("office_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"OFFICE_TIMEZONE must be a time zone such as Europe/Moscow, not {value!r}") from None
+        return value
+
+    @field_validator("telegram_mode")
+    @classmethod
+    def _telegram_mode(cls, value: str) -> str:
+        if value not in ("polling", "webhook"):
+            raise ValueError(f"TELEGRAM_MODE must be polling or webhook, not {value!r}")
+        return value
+
+    @field_validator("twilio_template_variables")
+    @classmethod
+    def _template_variables(cls, value: str) -> str:
+        return template_variables(value)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from)
+
+    @model_validator(mode="after")
+    def _public_address(self) -> Settings:
+        """What Telegram's webhook and Twilio's need together: the address they reach, and the secret."""
+        public = self.public_base_url.startswith(("https://", "http://"))
+        if self.whatsapp_enabled and not public:
+            raise ValueError("WhatsApp needs PUBLIC_BASE_URL: Twilio signs its webhooks for the public address")
+        if self.telegram_bot_token is not None and self.telegram_mode == "webhook":
+            if not public:
+                raise ValueError("TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL, the https address Telegram reaches")
+            if self.telegram_webhook_secret is None:
+                raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (a random string)")
+        return self
+
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -59,3 +116,26 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def template_variables(raw: str) -> str:
+    """TWILIO_TEMPLATE_VARIABLES (a JSON object, or empty) as Twilio expects it."""
+    if not raw:
+        return ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValueError("TWILIO_TEMPLATE_VARIABLES must be a JSON object such as {\"1\": \"Hotline\"}")
+    return json.dumps(data, ensure_ascii=False)
+
+
+def problems(error: ValidationError) -> str:
+    """A ValidationError as lines a person can act on: the variable and what is wrong with it."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where and where not in message else message)
+    return "\n".join(lines)

@@ -1,8 +1,8 @@
 """The words every room shares: languages, conversation states, queues, skills, channels' capabilities.
 
 A leaf: it imports nothing of ours, so any room may use it without tying itself to another room
-(tests/test_import_contract.py). The flow format keeps its own copies of LANGS, QUEUES and PRIORITIES
-(bot/flowspec/model.py, which imports nothing of ours); a test checks that they agree.
+(tests/test_import_contract.py). Languages, scripts, queues and apostrophes are spelled here once and
+imported everywhere else (the flow format too); button payloads have their own leaf, bot/payloads.py.
 """
 
 from __future__ import annotations
@@ -13,11 +13,16 @@ from enum import StrEnum
 
 LANGS: tuple[str, ...] = ("ru", "uz", "tg", "ky")  # the four languages everything user-facing exists in
 DEFAULT_LANG = "ru"
-LANG_CHOICES: tuple[str, ...] = ("ru", "uz", "uz_cyrl", "tg", "ky")  # what a person can pick (Uzbek in two scripts)
-SCRIPTS: tuple[str, ...] = ("Latn", "Cyrl")
+UZ_CYRL = "uz_cyrl"  # Uzbek in Cyrillic: a language choice, stored as lang "uz" with script "Cyrl"
+LANG_CHOICES: tuple[str, ...] = ("ru", "uz", UZ_CYRL, "tg", "ky")  # what a person can pick (Uzbek in two scripts)
+LATIN, CYRILLIC = "Latn", "Cyrl"
+SCRIPTS: tuple[str, ...] = (LATIN, CYRILLIC)
+BABEL_LOCALES = {lang: lang for lang in LANGS}  # Babel's locale for each language (dates, numbers)
+# The apostrophes people type in Uzbek Latin's oʻ and gʻ (and in loanwords): one set for every room
+APOSTROPHES = "ʻʼ'`‘’"
 QUEUES: tuple[str, ...] = ("legal", "medical", "general")  # a conversation waits in one; mediators have skills
 SKILLS = QUEUES
-PRIORITIES: tuple[str, ...] = ("normal", "urgent")
+PRIORITIES: tuple[str, ...] = ("normal", "urgent")  # a queue's two lanes
 RESOLUTIONS: tuple[str, ...] = ("answered", "referred", "no_reply", "duplicate", "spam", "other")
 ROLES: tuple[str, ...] = ("admin", "editor", "mediator", "coordinator")  # a coordinator reads every conversation
 
@@ -48,6 +53,16 @@ CHANNELS: dict[str, Capabilities] = {
 }
 PUSH_CHANNELS = frozenset(name for name, c in CHANNELS.items() if c.push)
 WINDOW_CHANNELS = frozenset(name for name, c in CHANNELS.items() if c.reply_window is not None)
+
+
+def lang_script(choice: str) -> tuple[str, str]:
+    """A language choice ("uz_cyrl", "tg") as the (lang, script) a contact keeps."""
+    return ("uz", CYRILLIC) if choice == UZ_CYRL else (choice, LATIN)
+
+
+def uz_cyrillic(lang: str | None, script: str | None) -> bool:
+    """Texts are written in Uzbek Latin; this contact reads them transliterated to Cyrillic."""
+    return lang == "uz" and script == CYRILLIC
 
 
 def mask(user: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from babel.dates import format_datetime
 
+from bot import payloads
 from bot.core.texts import Texts
 from bot.core.translit import uz_latin_to_cyrillic
 from bot.events import EventBus
@@ -30,14 +31,13 @@ from bot.storage import (
     transaction,
     utcnow,
 )
-from bot.vocabulary import PUSH_CHANNELS, QUEUES, RESOLUTIONS, Status
+from bot.vocabulary import BABEL_LOCALES, DEFAULT_LANG, PUSH_CHANNELS, QUEUES, RESOLUTIONS, Status
 from handoff import texts as t
 from handoff.hours import OfficeHours
 from handoff.states import IllegalTransition, check_transition
 
 log = logging.getLogger(__name__)
 __all__ = ["QUEUES", "RESOLUTIONS", "HandoffError", "HandoffPolicy", "HandoffService", "NotYours", "Staff"]
-BABEL = {"ru": "ru", "uz": "uz", "tg": "tg", "ky": "ky"}
 
 
 def L_(message: str) -> str:
@@ -86,13 +86,13 @@ class HandoffService:
     def outside_hours(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
         hours = self.policy.hours
         first, last = hours.span()
-        language = lang or t.DEFAULT_LANG
+        language = lang or DEFAULT_LANG
         span = self.texts.gettext(language, t.WEEKDAYS[first])
         if last != first:
             span += "–" + self.texts.gettext(language, t.WEEKDAYS[last])
         span += f" {hours.start:%H:%M}–{hours.end:%H:%M}"
         when = format_datetime(hours.next_open(now), "d MMMM, HH:mm", tzinfo=hours.tz,
-                               locale=BABEL.get(lang or "ru", "ru"))
+                               locale=BABEL_LOCALES.get(language, DEFAULT_LANG))
         return t.say(self.texts, lang, script, t.T_OUTSIDE_HOURS, hours=span, when=when)
 
     def closed_note(self, lang: str | None, script: str | None, now: dt.datetime) -> str:
@@ -272,7 +272,7 @@ class HandoffService:
             else:
                 await self._tell(tx, conv, now, t.T_CLOSED)
                 await self._tell(tx, conv, now, t.T_RATE, buttons=[
-                    {"label": str(n), "payload": f"r:{n}"} for n in range(1, 6)])
+                    {"label": str(n), "payload": payloads.rating(n)} for n in range(1, 6)])
         await self._publish(conversation_id, "resolved")
 
     async def take_over(self, conversation_id: int, me: Staff) -> None:

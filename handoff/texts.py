@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.core.texts import N_, Texts
 from bot.core.translit import uz_latin_to_cyrillic
+from bot.vocabulary import DEFAULT_LANG, uz_cyrillic
 
 T_PLACE = N_("You are number %(place)d in the queue. Please stay in this chat.")
 T_OUTSIDE_HOURS = N_("Our mediators answer %(hours)s (Moscow time). You will get an answer from %(when)s. "
@@ -27,7 +28,6 @@ T_STATE_WITH_MEDIATOR = N_("A mediator has your conversation and will answer you
                            "/forget.")
 T_LEFT_QUEUE = N_("You have left the queue; the bot answers you again.")
 T_AUTO_CLOSED = N_("This conversation was closed because nobody wrote for a long time. Write again at any time.")
-DEFAULT_LANG = "ru"
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -35,4 +35,4 @@ def say(texts: Texts, lang: str | None, script: str | None, message: str, **para
     language = lang or DEFAULT_LANG
     text = texts.gettext(language, message)
     text = text % params if params else text
-    return uz_latin_to_cyrillic(text) if lang == "uz" and script == "Cyrl" else text
+    return uz_latin_to_cyrillic(text) if uz_cyrillic(lang, script) else text

@@ -12,6 +12,7 @@ from bot.core.engine import Engine, parse_date
 from bot.core.model import ConvState, Inbound, Profile, Turn
 from bot.core.texts import Untranslated
 from bot.flowspec import FlowSet, load
+from tests.flows_kit import changed_copy
 
 FLOWS = load(Path(__file__).parent / "data" / "flows")
 NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
@@ -185,6 +186,23 @@ def test_session_timeout_starts_again() -> None:
     chat.now += dt.timedelta(minutes=31)
     chat.send("1")  # would choose in the old menu; after the timeout it starts again
     assert "Welcome back" in chat.text and chat.nodes == ["main.menu"]
+
+
+def test_yes_and_no_in_words_are_the_flow_settings(tmp_path: Path) -> None:
+    def answered(chat: Chat, text: str) -> str:
+        chat.state = ConvState()
+        for line in ("/menu", "1", "1"):
+            chat.send(line)
+        assert "Did this help?" in chat.text
+        chat.send(text)
+        return chat.text
+
+    chat = Chat(vars={"citizenship": "kg"})
+    assert "Glad it helped" in answered(chat, "Ооба")  # the words of tests/data/flows/_settings.yaml
+    assert "Shall I pass the conversation" in answered(chat, "жок")
+    assert "Glad it helped" not in answered(chat, "конечно")
+    more = load(changed_copy(tmp_path, "_settings.yaml", "ru: [да, ага", "ru: [конечно, да, ага"))
+    assert "Glad it helped" in answered(Chat(vars={"citizenship": "kg"}, flows=more), "конечно")
 
 
 def test_forget_needs_confirmation() -> None:

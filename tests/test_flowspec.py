@@ -84,6 +84,8 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
       "patent.yaml > ask_months > next: no node 'calc' in flow 'patent'"]),
     ("settings entry misspelt", "_settings.yaml", "entry: main.menu", "entry: main.mnu",
      ["_settings.yaml > entry: no node 'mnu' in flow 'main'; did you mean 'menu'?"]),
+    ("yes words without Kyrgyz", "_settings.yaml", "  ky: [ооба, ооба жардам берди", "  kg: [ооба, ооба жардам берди",
+     ["_settings.yaml > yes_words.ky: needs a list of words"]),
 ]
 
 

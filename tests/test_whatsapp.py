@@ -18,13 +18,13 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import ConfigError, check_settings, whatsapp_enabled
-from bot.channels.whatsapp import EMPTY_TWIML, guess_lang, render, template_variables
+from bot.app import check_settings, whatsapp_enabled
+from bot.channels.whatsapp import EMPTY_TWIML, guess_lang, render
 from bot.core.engine import T_DID_IT_HELP, T_EMPTY, T_GLAD, T_MEDIA, T_PRIVACY, T_TALK
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
-from bot.settings import Settings
+from bot.settings import Settings, ValidationError, template_variables
 from bot.storage.models import Contact, ContactChannel, Conversation, InboxEvent, Message, Outbox
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, PUBLIC_BASE_URL, Stack, sign, whatsapp_stack
 
@@ -433,8 +433,8 @@ def test_whatsapp_is_served_when_its_three_settings_are_set() -> None:
     ({"twilio_template_variables": "{not json"}, "TWILIO_TEMPLATE_VARIABLES"),
 ])
 def test_whatsapp_settings_that_cannot_work_are_refused(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        check_settings(twilio_settings(**overrides))
+    with pytest.raises(ValidationError, match=message):
+        twilio_settings(**overrides)
 
 
 def test_template_variables_are_passed_as_json() -> None:

@@ -21,13 +21,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from twilio.rest import Client
 
-from bot.channels.whatsapp import LIMIT, BaseUrlHttpClient, WhatsAppSender, render, split_text, template_variables
+from bot.channels.whatsapp import LIMIT, BaseUrlHttpClient, WhatsAppSender, render, split_text
 from bot.core.engine import T_PRIVACY
 from bot.events import EventBus
 from bot.flowspec import FlowSet
 from bot.i18n import Catalogs
 from bot.outbox import Transient
 from bot.service import ConversationService
+from bot.settings import template_variables
 from bot.storage.models import ContactChannel, Conversation, Outbox
 from handoff import texts as ht
 from handoff.hours import OfficeHours

@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,15 @@ def _prefix(text: str, limit: int) -> str:
 def keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=b["label"][:64],
-                                                                       callback_data=b["payload"])]
-                                                 for b in buttons])
+    return _keyboard(tuple((b["label"], b["payload"]) for b in buttons))
+
+
+@lru_cache(maxsize=1024)
+def _keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup:
+    """Made once for each set of buttons: a menu's are the same in every chat of its language (aiogram
+    only reads the markup it sends)."""
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label[:64], callback_data=payload)]
+                                                 for label, payload in buttons])
 
 
 def media_of(message: Message) -> tuple[Media, ...]:

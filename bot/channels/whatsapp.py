@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, cast
@@ -253,11 +252,3 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def template_variables(raw: str) -> str:
-    """Validates TWILIO_TEMPLATE_VARIABLES (JSON object) and returns it as Twilio expects it."""
-    if not raw:
-        return ""
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("TWILIO_TEMPLATE_VARIABLES must be a JSON object such as {\"1\": \"Hotline\"}")
-    return json.dumps(data, ensure_ascii=False)

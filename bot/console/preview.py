@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.core.engine import Engine
 from bot.core.model import LANG_CHOICES, ConvState, Inbound, Profile
+from bot.vocabulary import lang_script
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class PreviewChat:
 
 
 def _start(key: str, lang: str) -> PreviewChat:
-    base, script = ("uz", "Cyrl") if lang == "uz_cyrl" else (lang, "Latn")
+    base, script = lang_script(lang)
     return PreviewChat(key=key, lang=lang, profile=Profile(lang=base, script=script, notice_shown=True),
                        state=ConvState())
 

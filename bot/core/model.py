@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-LANG_CHOICES = ("ru", "uz", "uz_cyrl", "tg", "ky")
+from bot.vocabulary import LANG_CHOICES, LATIN, UZ_CYRL, uz_cyrillic
+
+__all__ = ["LANG_CHOICES"]  # where the engine has always found them
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,34 @@ class Profile:
     """What is kept about a contact across conversations."""
 
     lang: str | None = None  # ru uz tg ky
-    script: str = "Latn"  # for Uzbek: Latn (default) or Cyrl
+    script: str = LATIN  # for Uzbek: Latn (default) or Cyrl
     vars: dict[str, Any] = field(default_factory=dict)  # contact-scoped variables
     notice_shown: bool = False
 
     @property
     def lang_choice(self) -> str | None:
-        if self.lang == "uz" and self.script == "Cyrl":
-            return "uz_cyrl"
+        if uz_cyrillic(self.lang, self.script):
+            return UZ_CYRL
         return self.lang
+
+
+class Wait(StrEnum):
+    """What a conversation waits for at `ConvState.at`; stored in the state JSON by these values."""
+
+    MENU = "menu"  # a menu: one of its options
+    ASK = "ask"  # a question: a value, typed or one of its options
+    FEEDBACK = "feedback"  # "did this help?" after an answer
+    OFFER = "offer"  # "shall I pass you to a person?"
+    FORGET = "forget"  # "delete all your data?"
+    CLARIFY = "clarify"  # "did you mean one of these?"
+
+
+def _wait(value: Any) -> Wait | None:
+    """A stored wait state; one this version does not know reads as none (the turn starts afresh)."""
+    try:
+        return Wait(value) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -74,21 +96,21 @@ class ConvState:
     """Where one conversation stands; stored as JSON on the conversation."""
 
     at: str | None = None  # "flow.node" waiting for input
-    wait: str | None = None  # menu | ask | feedback | offer | forget
+    wait: Wait | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     tries: int = 0  # wrong answers to the current question
     misses: int = 0  # messages in a row the bot did not understand
     last_at: str | None = None  # ISO time of the last inbound message
-    reason: str | None = None  # why a person is being offered (wait == "offer"), for the handoff
+    reason: str | None = None  # why a person is being offered (wait == Wait.OFFER), for the handoff
 
     def to_json(self) -> dict[str, Any]:
-        return {"at": self.at, "wait": self.wait, "vars": self.vars, "tries": self.tries,
+        return {"at": self.at, "wait": self.wait.value if self.wait else None, "vars": self.vars, "tries": self.tries,
                 "misses": self.misses, "last_at": self.last_at, "reason": self.reason}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConvState:
         data = data or {}
-        return cls(at=data.get("at"), wait=data.get("wait"), vars=dict(data.get("vars") or {}),
+        return cls(at=data.get("at"), wait=_wait(data.get("wait")), vars=dict(data.get("vars") or {}),
                    tries=int(data.get("tries", 0)), misses=int(data.get("misses", 0)),
                    last_at=data.get("last_at"), reason=data.get("reason"))
 

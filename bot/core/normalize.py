@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.vocabulary import APOSTROPHES
+
 _CYR_TO_LAT = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "j", "з": "z",
     "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
@@ -19,7 +21,7 @@ _CYR_TO_LAT = {
     "ў": "o", "қ": "k", "ғ": "g", "ҳ": "x", "ӣ": "i", "ӯ": "u", "ҷ": "ch", "ң": "n", "ө": "o", "ү": "u",
 }
 _LAT = {"q": "k", "h": "x", "w": "sh", "c": "k"}
-_APOSTROPHES = re.compile(r"[ʻʼ'`‘’ʹ]")
+_APOSTROPHES = re.compile(f"[{APOSTROPHES}ʹ]")  # and the prime, typed for them too
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 _DIGITS_ONLY = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-APOSTROPHES = "ʻʼ'`‘’"
+from bot.vocabulary import APOSTROPHES
+
 _VOWELS = set("aeiouAEIOU") | {"ў", "Ў"}
 _DIGRAPHS = {"sh": "ш", "ch": "ч", "yo": "ё", "yu": "ю", "ya": "я", "ye": "е"}
 _SINGLE = dict(zip("abdefghijklmnopqrstuvxyzcw", "абдефгҳижклмнопқрстувхйзсв", strict=True))

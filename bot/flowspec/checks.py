@@ -9,6 +9,7 @@ import string
 from collections import Counter, deque
 from pathlib import Path
 
+from bot import payloads
 from bot.flowspec import prices, provenance
 from bot.flowspec.calculators import SIGNATURES as CALCULATORS
 from bot.flowspec.loader import load_dir
@@ -152,7 +153,7 @@ class Checker:
 
     def check_button_data(self, node: Node) -> None:
         # Telegram carries at most 64 bytes of callback data: "o:flow.node:10" must fit.
-        if node.options and len(f"o:{node.key}:{len(node.options)}".encode()) > 64:
+        if node.options and len(payloads.option(node.key, len(node.options)).encode()) > 64:
             self.err(node, None, "flow id and node id are too long together for a Telegram button "
                                  "(at most 57 characters with the dot)")
 

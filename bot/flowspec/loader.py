@@ -30,6 +30,7 @@ from bot.flowspec.model import (
     Settings,
 )
 from bot.flowspec.problems import Problem, did_you_mean
+from bot.vocabulary import LANG_CHOICES
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_NAME = 80  # who checked a translation
@@ -57,7 +58,7 @@ SCHEMA: dict[str, dict[str, bool]] = {
 FLOW_FIELDS = ("format", "id", "title", "start", "nodes")
 SETTINGS_FIELDS = (
     "format", "languages", "default_language", "entry", "language_picker", "mediator",
-    "fallback_queue", "session_timeout_minutes", "review_period_days", "keywords",
+    "fallback_queue", "session_timeout_minutes", "review_period_days", "keywords", "yes_words", "no_words",
 )
 
 
@@ -332,9 +333,9 @@ class _NodeReader:
             self.err("when", "only for expect: date")
         if node.save_as == "language":
             values = {o.value for o in node.options}
-            bad = values - {"ru", "uz", "uz_cyrl", "tg", "ky"}
+            bad = values - set(LANG_CHOICES)
             if node.expect != "choice" or bad:
-                self.err("options", "the language question needs choice values from ru, uz, uz_cyrl, tg, ky")
+                self.err("options", f"the language question needs choice values from {', '.join(LANG_CHOICES)}")
 
 
 def load_flow(path: Path, problems: list[Problem], broken: set[str]) -> Flow | None:
@@ -464,21 +465,31 @@ def load_settings_text(file: str, text: str | None, problems: list[Problem]) -> 
         if kind not in KEYWORD_KINDS:
             problems.append(Problem(file, None, where, f"unknown kind{did_you_mean(str(kind), KEYWORD_KINDS)}"))
             continue
-        if not isinstance(per_lang, dict):
-            problems.append(Problem(file, None, where, "must map languages to lists of words"))
-            continue
-        words: dict[str, list[str]] = {}
-        for lang in LANGS:
-            items = per_lang.get(lang)
-            if not isinstance(items, list) or not items or not all(isinstance(w, str) and w.strip() for w in items):
-                problems.append(Problem(file, None, f"{where}.{lang}", "needs a list of words"))
-            else:
-                words[lang] = [w.strip() for w in items]
-        settings.keywords[str(kind)] = words
+        words = _words_per_lang(file, where, per_lang, problems)
+        if words is not None:
+            settings.keywords[str(kind)] = words
     for kind in KEYWORD_KINDS:
         if kind not in keywords and kind not in OPTIONAL_KEYWORDS:
             problems.append(Problem(file, None, f"keywords.{kind}", "missing"))
+    for key in ("yes_words", "no_words"):  # optional: the defaults in model.py when absent
+        if key in data and (words := _words_per_lang(file, key, data[key], problems)) is not None:
+            setattr(settings, key, words)
     return settings
+
+
+def _words_per_lang(file: str, where: str, per_lang: Any, problems: list[Problem]) -> dict[str, list[str]] | None:
+    """{lang: [words]} with a non-empty list of words for every language."""
+    if not isinstance(per_lang, dict):
+        problems.append(Problem(file, None, where, "must map languages to lists of words"))
+        return None
+    words: dict[str, list[str]] = {}
+    for lang in LANGS:
+        items = per_lang.get(lang)
+        if not isinstance(items, list) or not items or not all(isinstance(w, str) and w.strip() for w in items):
+            problems.append(Problem(file, None, f"{where}.{lang}", "needs a list of words"))
+        else:
+            words[lang] = [w.strip() for w in items]
+    return words
 
 
 def load_dir(directory: Path) -> tuple[FlowSet, list[Problem]]:

@@ -6,16 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.flowspec.prices import EMPTY, PriceData
+from bot.vocabulary import LANGS, PRIORITIES, QUEUES
 
-LANGS: tuple[str, ...] = ("ru", "uz", "tg", "ky")
+__all__ = ["LANGS", "PRIORITIES", "QUEUES"]  # the words of bot/vocabulary the flow format is written in
 
 # A user-facing text in every language: {"ru": ..., "uz": ..., "tg": ..., "ky": ...}
 L10n = dict[str, str]
 
 NODE_TYPES = ("menu", "answer", "ask", "switch", "calculate", "handoff", "goto")
 EXPECTS = ("text", "number", "integer", "date", "phone", "choice", "region")
-QUEUES = ("legal", "medical", "general")
-PRIORITIES = ("normal", "urgent")
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,22 @@ class Flow:
     nodes: dict[str, Node]
 
 
+# "Did this help?" / "Delete your data?" answered in words: the words flow versions published before
+# _settings.yaml listed them were served with (flows/_settings.yaml lists the same)
+YES_WORDS: dict[str, list[str]] = {
+    "ru": ["да", "ага", "угу", "помогло", "yes", "ok", "ок", "👍"],
+    "uz": ["ha", "xa", "ҳа", "ha yordam berdi", "yes", "ok", "ок", "👍"],
+    "tg": ["ҳа", "бале", "ҳа кӯмак кард", "yes", "ok", "ок", "👍"],
+    "ky": ["ооба", "ооба жардам берди", "yes", "ok", "ок", "👍"],
+}
+NO_WORDS: dict[str, list[str]] = {
+    "ru": ["нет", "не", "не помогло", "no", "👎"],
+    "uz": ["yoʻq", "yoq", "yordam bermadi", "no", "👎"],
+    "tg": ["нахӣ", "ёрӣ накард", "не ёрӣ накард", "кӯмак накард", "no", "👎"],
+    "ky": ["жок", "жардам бербеди", "no", "👎"],
+}
+
+
 @dataclass
 class Settings:
     languages: list[str] = field(default_factory=lambda: list(LANGS))
@@ -102,6 +117,8 @@ class Settings:
     session_timeout_minutes: int = 30
     review_period_days: int = 180  # `flows check` warns about answers last reviewed longer ago
     keywords: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    yes_words: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in YES_WORDS.items()})
+    no_words: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in NO_WORDS.items()})
 
 
 @dataclass

@@ -72,6 +72,9 @@ def _touch() -> Any:
 
 _insert_messages = insert(message_t)
 _insert_messages_returning = insert(message_t).returning(message_t.c.id, sort_by_parameter_order=True)
+# SQLite: SQLAlchemy keeps the order above by inserting row by row (no sentinel it trusts there); one
+# multi-row INSERT gives its rows increasing rowids in the order of its VALUES, so the sorted ids are in order
+_insert_messages_returning_any_order = insert(message_t).returning(message_t.c.id)
 
 
 class Conversations:
@@ -236,6 +239,9 @@ class Messages:
         await self.conn.execute(_insert_messages, rows)
 
     async def add_returning_ids(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Rows made by message_row, in one statement; their ids in the order of the rows."""
+        if self.conn.dialect.name == "sqlite":
+            return sorted((await self.conn.execute(_insert_messages_returning_any_order, rows)).scalars())
         return list((await self.conn.execute(_insert_messages_returning, rows)).scalars())
 
     async def add_one(self, row: dict[str, Any]) -> int:

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.storage.sqlite import one_trip
+
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
@@ -27,6 +29,7 @@ async def upgrade(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    one_trip(dbapi_connection)
     cursor = dbapi_connection.cursor()
     # WAL lets readers (the web chat's polling) run beside the writer; NORMAL is durable with WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
