@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import webguard
 from bot.channels import webchat
 from bot.console.auth import session_key
 from bot.console.editor import MAX_UPLOAD, Editor
@@ -43,11 +44,14 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
     limit = max(64 * 1024, runtime.settings.max_message_chars * 8)
     app = web.Application(client_max_size=max(limit, MAX_UPLOAD + 64 * 1024) if console is not None else limit)
     app[RUNTIME_KEY] = runtime
+    settings = runtime.settings
+    webguard.setup(app, public_base_url=settings.public_base_url, trusted_proxies=settings.trusted_proxies)
     app.router.add_get("/healthz", healthz)
-    webchat.setup(app, runtime.service, runtime.settings.max_message_chars)
+    key = session_key(settings.console_secret_key.get_secret_value() if settings.console_secret_key else None,
+                      DEFAULT_SQLITE.parent / "console.key")
+    webchat.setup(app, runtime.service, settings.max_message_chars, key, session_rate=settings.webchat_session_rate,
+                  address_rate=settings.webchat_address_rate, new_sessions_rate=settings.webchat_new_sessions_rate)
     if console is not None:
-        key = session_key(runtime.settings.console_secret_key.get_secret_value()
-                          if runtime.settings.console_secret_key else None, DEFAULT_SQLITE.parent / "console.key")
         setup_console(app, console, key)
         if runtime.store is not None:
             setup_editor(app, Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,

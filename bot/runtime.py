@@ -149,9 +149,9 @@ async def build(settings: Settings, *, mediators: bool = True) -> Hotline:
         events = events_for(settings)
         handoff = HandoffService(db, texts, events, handoff_policy(settings))
         service = ConversationService(db, engine, clock=handoff.clock, on_handoff=handoff.on_handoff,
-                                      publish=events.publish)
+                                      publish=events.publish, max_chars=settings.max_message_chars)
     else:
-        service = ConversationService(db, engine)
+        service = ConversationService(db, engine, max_chars=settings.max_message_chars)
     hotline = Hotline(settings=settings, db=db, flows=flows, service=service, texts=texts, store=store,
                       flow_version=version.number, events=events, handoff=handoff)
 

@@ -18,14 +18,15 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bot.core.engine import Engine
-from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
-from bot.core.normalize import sanitize
+from bot.core.hygiene import cap, clean_text
+from bot.core.model import ConvState, HandoffRequest, Inbound, Media, Profile, Reply, Turn
 from bot.storage import Closed, ConversationRef, Database, Outgoing, Tx, message_row, reading, transaction, utcnow
 from bot.vocabulary import PUSH_CHANNELS, WINDOW_CHANNELS, Status, mask
 from handoff.states import check_transition
 
 log = logging.getLogger(__name__)
-__all__ = ["ConversationService", "HandleResult", "mask"]
+__all__ = ["ConversationService", "HandleResult", "clean_inbound", "mask"]
+MORE_TEXT = "more_text"  # the kind of media that keeps, for the mediator, what went past MAX_MESSAGE_CHARS
 
 
 @dataclass
@@ -54,8 +55,9 @@ class _Loaded:
 class ConversationService:
     def __init__(self, db: Database, engine: Engine, clock: Callable[[], dt.datetime] = utcnow, *,
                  on_handoff: HandoffHook | None = None,
-                 publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None):
+                 publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None, max_chars: int = 4000):
         self.db = db
+        self.max_chars = max_chars  # MAX_MESSAGE_CHARS: what the bot reads of a message
         self.engine = engine  # replaced as a whole when a new flow version is published
         self.clock = clock
         # From the handoff wiring: extra lines for the migrant when a conversation is handed over
@@ -73,7 +75,7 @@ class ConversationService:
         return lock
 
     async def handle(self, inbound: Inbound) -> HandleResult:
-        inbound = replace(inbound, text=sanitize(inbound.text or ""))
+        inbound = clean_inbound(inbound, self.max_chars)
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         # Across processes the row lock on contact_channel (PostgreSQL) does the same.
         async with self._lock(inbound.channel, inbound.user):
@@ -207,6 +209,20 @@ class ConversationService:
             rows = await tx.messages.shown_to(channel, user, after_id, limit)
         return [{"id": r.id, "direction": r.direction, "sender": r.sender, "text": r.text,
                  "buttons": r.buttons or [], "node": r.node, "at": r.created_at.isoformat()} for r in rows]
+
+
+def clean_inbound(inbound: Inbound, max_chars: int) -> Inbound:
+    """Every text of an inbound message as it may be stored (bot.core.hygiene), whatever the channel. A
+    text longer than `max_chars` is cut there; the rest is kept as a `more_text` media entry, which the
+    console shows the mediator in the transcript (the body size limits bound it)."""
+    text, rest = cap(clean_text(inbound.text or ""), max_chars)
+    media = tuple(Media(clean_text(m.kind), clean_text(m.ref), clean_text(m.mime)) for m in inbound.media)
+    if rest:
+        media += (Media(MORE_TEXT, rest, "text/plain"),)
+    return replace(inbound, user=clean_text(inbound.user), text=text, media=media,
+                   payload=clean_text(inbound.payload) if inbound.payload is not None else None,
+                   external_id=clean_text(inbound.external_id) if inbound.external_id is not None else None,
+                   lang_hint=clean_text(inbound.lang_hint) if inbound.lang_hint is not None else None)
 
 
 def _rateable(last: Closed | None, now: dt.datetime) -> int | None:

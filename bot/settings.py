@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     log_level: str = "INFO"
     max_message_chars: int = 4000
+    # the addresses of reverse proxies whose X-Forwarded-For is believed (IPs or networks, comma-separated)
+    trusted_proxies: str = ""
+    # the web chat, per minute: messages per session, messages per client address, new sessions per address
+    webchat_session_rate: int = 30
+    webchat_address_rate: int = 300
+    webchat_new_sessions_rate: int = 30
 
     # mediators
     office_hours: str = "Mon-Fri 09:00-18:00"

@@ -426,12 +426,14 @@ async def test_yaml_editor_and_comments_kept(kit: tuple[Desk, Runtime], db: Asyn
     draft = await FlowStore(db).draft(await _staff_id(db, "ed"))
     assert draft is not None
     assert draft.files["main.yaml"] == commented.replace("summary: Просит человека", "summary: Просит человека, срочно")
-    # Broken YAML: the form says where, and sends the editor to the YAML.
-    await ed.post("/console/flows/f/main/yaml", {"text": "format: 1\nid: main\nnodes: {a: [\n"})
-    page = await ed.get("/console/flows/f/main")
-    assert page.location == "/console/flows/f/main/yaml"
-    yaml_page = (await ed.follow(page)).text
-    assert "main.yaml: YAML error at line" in html.unescape(yaml_page)
+    # Broken YAML is not saved (it would break the editor's pages): the page comes back with the text
+    # and says where.
+    broken = "format: 1\nid: main\nnodes: {a: [\n"
+    page = await ed.post("/console/flows/f/main/yaml", {"text": broken})
+    assert page.status == 400
+    assert "main.yaml: YAML error at line" in html.unescape(page.text) and broken in html.unescape(page.text)
+    kept = await FlowStore(db).draft(await _staff_id(db, "ed"))
+    assert kept is not None and kept.files["main.yaml"] == draft.files["main.yaml"]
 
 
 async def test_unanswered_questions_grouped_added_to_an_answer_or_dismissed(kit: tuple[Desk, Runtime],
