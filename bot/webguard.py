@@ -5,6 +5,7 @@
   when the public address is https (a handler's own CSP, such as the console's, is kept);
 - the real client address behind trusted reverse proxies (TRUSTED_PROXIES): `request.remote` becomes the
   address the proxy saw, so that throttles and limits count people, not the proxy;
+- forms that are not UTF-8 text are a 400;
 - integer parameters (path, query, the id fields of forms) within a 64-bit integer: a 30-digit id is a
   clear 400, not a database overflow and a 500.
 """
@@ -76,7 +77,10 @@ async def bad_integer(request: web.Request) -> str | None:
         if value.isdigit() and len(value) > MAX_ID_DIGITS:
             return name
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-        form = await request.post()  # kept by aiohttp: the handler reads the same form
+        try:
+            form = await request.post()  # kept by aiohttp: the handler reads the same form
+        except (UnicodeDecodeError, LookupError) as exc:  # not UTF-8, or an unknown charset
+            raise web.HTTPBadRequest(text="the form is not UTF-8 text") from exc
         for name in ID_FIELDS & set(form.keys()):
             if any(isinstance(v, str) and _digits_too_long(v) for v in form.getall(name)):
                 return name

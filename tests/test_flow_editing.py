@@ -29,6 +29,7 @@ from bot.runtime import Runtime, create_runtime
 from bot.settings import Settings
 from tests.console_kit import SESSION_LIBRARY_KEYS, Client, Desk
 from tests.handoff_kit import add_staff
+from tests.test_hygiene import DEEP, LAUGHS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "data" / "flows"
@@ -506,3 +507,24 @@ async def test_flow_title_and_settings(kit: tuple[Desk, Runtime]) -> None:
     assert "1 error(s) in _settings.yaml" in flashed((await ed.follow(page)).text)
     listing = (await ed.get("/console/flows")).text
     assert "_settings.yaml &gt; keywords.menu.ky: needs a list of words" in listing
+
+
+@pytest.mark.parametrize("text", [LAUGHS, DEEP, "format: 1\nid: main\nnodes: {a: [\n"])
+async def test_an_unreadable_yaml_draft_is_not_saved(text: str, kit: tuple[Desk, Runtime], db: AsyncEngine) -> None:
+    """~300 bytes of aliases rendered 82 MB of HTML; a deeply nested draft broke every editor page until
+    discarded. Neither is saved now: the YAML page comes back (400) with the text and the reason."""
+    desk, _ = kit
+    ed = await desk.logged_in("ed")
+    page = await ed.post("/console/flows/f/main/yaml", {"text": text})
+    assert page.status == 400 and "YAML error" in page.text
+    assert await FlowStore(db).draft(await _staff_id(db, "ed")) is None
+    assert (await ed.get("/console/flows/f/main")).status == 200
+
+
+@pytest.mark.parametrize("path", ["/console/flows/history/{big}", "/console/flows/history/{big}/rollback"])
+async def test_a_30_digit_version_number_is_a_400(path: str, kit: tuple[Desk, Runtime]) -> None:
+    desk, _ = kit
+    root = await desk.logged_in("root")
+    path = path.format(big="9" * 30)
+    page = await (root.get(path) if not path.endswith("rollback") else root.post(path))
+    assert page.status == 400 and "at most 18 digits" in page.text

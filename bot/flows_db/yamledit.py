@@ -20,6 +20,7 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
+from bot.core import hygiene
 from bot.flowspec.limits import shape_problem, text_problem
 from bot.flowspec.model import LANGS
 
@@ -182,8 +183,9 @@ def skeleton(ntype: str, start: str) -> CommentedMap:
 # -- values --------------------------------------------------------------------------------------
 
 def clean_text(value: str) -> str:
-    """A text as the form sends it, as the loader would read it: \\n line ends, no outer blank lines."""
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    """A text as the form sends it, as the loader would read it: \\n line ends, no outer blank lines, and
+    nothing a flow file should not hold (bot.core.hygiene: NUL, control characters, lone surrogates)."""
+    return hygiene.clean_text(value).strip("\n")
 
 
 def styled(old: Any, new: str) -> Any:
