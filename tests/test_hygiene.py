@@ -32,7 +32,7 @@ from bot.i18n import Catalogs
 from bot.service import MORE_TEXT, ConversationService
 from bot.storage.models import Message
 from tests.console_kit import SESSION_LIBRARY_KEYS, Desk, serve_desk
-from tests.fake_telegram import SECRET, Stack, telegram_stack
+from tests.fake_telegram import Stack, telegram_stack
 from tests.fake_twilio import PUBLIC_BASE_URL, sign, whatsapp_stack
 from tests.handoff_kit import add_staff, escalate
 
