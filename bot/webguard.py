@@ -2,7 +2,8 @@
 
 - security headers on every response (pages, APIs, errors, static files): a Content-Security-Policy that
   allows only the hotline's own scripts and styles and no framing, nosniff, a Referrer-Policy, and HSTS
-  when the public address is https (a handler's own CSP, such as the console's, is kept);
+  when the public address is https (a handler's own CSP, such as the console's, is kept); cookies are
+  `Secure` when the public address is https;
 - the real client address behind trusted reverse proxies (TRUSTED_PROXIES): `request.remote` becomes the
   address the proxy saw, so that throttles and limits count people, not the proxy;
 - forms that are not UTF-8 text are a 400;
@@ -35,6 +36,12 @@ def headers(https: bool) -> Callable[[web.Request, web.StreamResponse], Awaitabl
         h.setdefault("X-Frame-Options", "DENY")
         if https:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
+            cookies = h.getall("Set-Cookie", [])  # the console's session cookie: never over plain http
+            if cookies:
+                del h["Set-Cookie"]
+                for cookie in cookies:
+                    secure = "secure" in (a.strip().lower() for a in cookie.split(";")[1:])
+                    h.add("Set-Cookie", cookie if secure else f"{cookie}; Secure")
     return add
 
 
