@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from bot.console.views import setup as setup_console
 from bot.events import EventBus
 from bot.flowspec import FlowError
 from bot.outbox import OutboxWorker, Sender
-from bot.runtime import ConfigError, Runtime, build, check_settings, handoff_policy, whatsapp_enabled
+from bot.runtime import ConfigError, Runtime, build, check_settings, handoff_policy, purge, whatsapp_enabled
 from bot.settings import DEFAULT_SQLITE, Settings, get_settings
 from handoff.service import HandoffService
 from handoff.timers import Timers
@@ -129,6 +130,9 @@ async def serve(settings: Settings) -> None:
     app = build_app(runtime, Console(runtime.db, handoff, events))
     scheduler = AsyncIOScheduler()
     scheduler.add_job(Timers(runtime.db, handoff).tick, "interval", seconds=10, max_instances=1, coalesce=True)
+    if settings.retention_days > 0:  # every night, and once soon after start
+        scheduler.add_job(purge, "interval", hours=24, args=(runtime.db, settings.retention_days), max_instances=1,
+                          coalesce=True, next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
     password = await ensure_first_admin(runtime.db)
     async with channels(runtime, app) as started:
         runner = web.AppRunner(app, access_log=None)
@@ -157,12 +161,23 @@ async def serve(settings: Settings) -> None:
     await runtime.close()
 
 
+# Libraries whose INFO and DEBUG lines carry what must never reach the logs (aiosqlite and SQLAlchemy log
+# statements with their parameters: phone numbers, texts; twilio every request's headers; aiogram each
+# update) or are noise (a line per update or per tick): WARNING and above only, whatever LOG_LEVEL says.
+PRIVATE_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy", "alembic", "aiogram", "aiohttp.access", "aiohttp.client",
+                   "apscheduler", "twilio", "urllib3", "redis", "multipart", "openpyxl")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+    for name in PRIVATE_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def run_server() -> int:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # A line per update or per tick is noise; twilio logs every request's headers at INFO.
-    for noisy in ("aiogram.event", "apscheduler", "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     try:
         asyncio.run(serve(settings))
     except FlowError as exc:

@@ -160,7 +160,11 @@ class OutboxWorker:
             log.exception("outbox %s to %s %s: unexpected error", row.id, row.channel, mask(row.address))
             values = self._retry(row, min(2 ** row.attempts, 300), f"unexpected: {exc!r}", 0)
         else:
-            await self._mark_sent(row.id, external_id)
+            if row.payload.get("erase"):  # the goodbye after /forget: once delivered, nothing of it stays
+                async with transaction(self.db) as tx:
+                    await tx.outbox.erase([row.id])
+            else:
+                await self._mark_sent(row.id, external_id)
             return
         async with transaction(self.db) as tx:
             await tx.outbox.set(row.id, **values)

@@ -19,7 +19,7 @@ from bot.flowspec import FlowError, FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import Database, transaction, utcnow
 from bot.storage.db import create_engine, upgrade
 from handoff.hours import OfficeHours
 from handoff.service import HandoffPolicy, HandoffService
@@ -98,6 +98,15 @@ async def database(settings: Settings) -> Database:
     shown = await upgrade(url)
     log.info("database ready: %s", shown)
     return create_engine(url)
+
+
+async def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """RETENTION_DAYS: what is older than `days` days goes (bot/storage/retention.py); counts per kind."""
+    before = (now or utcnow()) - dt.timedelta(days=days)
+    async with transaction(db) as tx:
+        counts = await tx.retention.purge(before)
+    log.info("retention: removed what is older than %d days: %s", days, counts)
+    return counts
 
 
 async def _files_changed(store: FlowStore, settings: Settings, version: Any, flows: FlowSet,

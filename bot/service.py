@@ -160,9 +160,9 @@ class ConversationService:
     async def _apply(self, tx: Tx, inbound: Inbound, row: _Loaded, incoming: dict[str, Any], turn: Turn,
                      now: dt.datetime) -> HandleResult:
         if turn.forget:
-            # The goodbye is still delivered: outbox rows carry the address, not the contact.
+            # Everything of theirs goes, outbox included; the goodbye is still delivered, then erased.
             await tx.contacts.forget(row.contact_id)
-            await self._outbox(tx, inbound, turn.replies, [None] * len(turn.replies), now)
+            await self._outbox(tx, inbound, turn.replies, [None] * len(turn.replies), now, erase=True)
             log.info("contact %s forgotten at their request", row.contact_id)
             return HandleResult(turn.replies, None, Status.BOT)
 
@@ -188,7 +188,8 @@ class ConversationService:
         if turn.unanswered is not None:  # for the editors: what people ask that the flows don't answer
             q = turn.unanswered
             await tx.unanswered.add(text=q.text, lang=q.lang, script=q.script, topic=q.topic, node=q.node,
-                                    confidence=q.confidence, channel=inbound.channel, now=now)
+                                    confidence=q.confidence, channel=inbound.channel, now=now,
+                                    contact_id=row.contact_id)
         if turn.profile != row.profile:
             p = turn.profile
             await tx.contacts.save_profile(row.contact_id, lang=p.lang, script=p.script, vars=p.vars,
@@ -197,11 +198,11 @@ class ConversationService:
         return HandleResult(turn.replies, row.conversation_id, status, handed_over=turn.handoff is not None)
 
     async def _outbox(self, tx: Tx, inbound: Inbound, replies: list[Reply], message_ids: Sequence[int | None],
-                      now: dt.datetime) -> None:
+                      now: dt.datetime, *, erase: bool = False) -> None:
         if inbound.channel in PUSH_CHANNELS and replies:
             await tx.outbox.enqueue(inbound.channel, inbound.user, [
-                Outgoing(r.text, _buttons(r), r.node, mid) for r, mid in zip(replies, message_ids, strict=True)],
-                now, reply=True)
+                Outgoing(r.text, _buttons(r), r.node, mid, erase)
+                for r, mid in zip(replies, message_ids, strict=True)], now, reply=True)
 
     async def messages(self, channel: str, user: str, after_id: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         """The contact's messages after `after_id` (oldest first): what a pull channel shows."""

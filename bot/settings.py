@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     log_level: str = "INFO"
     max_message_chars: int = 4000
+    # message texts older than this many days are blanked (counts kept); 0 keeps them (`hotline purge`)
+    retention_days: int = 0
     # the addresses of reverse proxies whose X-Forwarded-For is believed (IPs or networks, comma-separated)
     trusted_proxies: str = ""
     # the web chat, per minute: messages per session, messages per client address, new sessions per address
