@@ -45,7 +45,7 @@ async def test_hotline_serve_talks_telegram_by_polling_and_the_web_chat(tmp_path
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-            for _ in range(200):
+            for _ in range(1200):  # up to two minutes: it trains the understanding first, on a busy machine
                 try:
                     async with http.get(f"{base}/healthz") as res:
                         if res.status == 200:
