@@ -48,6 +48,9 @@ async def disable_user(db: Database, login: str) -> None:
     async with transaction(db) as tx:
         if not await tx.staff.disable(login.strip().lower()):
             raise UserError(f"no user {login!r}")
+        account = await tx.staff.by_login(login.strip().lower())
+        if account is not None:  # their open sessions end now, on every worker
+            await tx.sessions.revoke_staff(account.id)
         await tx.audit.add("user.disable", {"login": login}, utcnow())
 
 

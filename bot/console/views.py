@@ -11,10 +11,9 @@ from typing import Any
 
 import aiohttp_session
 from aiohttp import web
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.console.auth import LoginThrottle, csrf_token, same_token, verify_password
+from bot.console.auth import LoginThrottle, ServerSessions, check_password, csrf_token, same_token
 from bot.events import EventBus
 from bot.storage import Database, Staff, reading, transaction, utcnow
 from bot.vocabulary import CHANNELS as CAPABILITIES
@@ -36,7 +35,7 @@ STOP: dict[str, Any] = {"type": "stop"}  # put in an event stream's queue to end
 class Console:
     def __init__(self, db: Database, handoff: HandoffService, events: EventBus):
         self.db, self.handoff, self.events = db, handoff, events
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(db)
         self._streams: set[asyncio.Queue[dict[str, Any]]] = set()
         self.env = Environment(loader=PackageLoader("bot.console", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
@@ -101,16 +100,17 @@ class Console:
         if not target.startswith("/console") or target.startswith("//"):
             target = "/console/queue"
         keys = (f"login:{login}", f"ip:{request.remote}")
-        wait = self.throttle.wait_seconds(*keys)
+        wait = await self.throttle.wait_seconds(*keys)
         if wait:
             return self.render("login.html", request, status=429, next=target,
                                error=f"Too many failed attempts. Try again in {wait // 60 + 1} minutes.")
         async with reading(self.db) as tx:
             row = await tx.staff.by_login(login)
-        if row is None or not row.active or not verify_password(row.password_hash, password):
-            self.throttle.failed(*keys)
+        if not check_password(row.password_hash if row is not None and row.active else None,
+                              password) or row is None:
+            await self.throttle.failed(*keys)
             return self.render("login.html", request, status=401, next=target, error="Wrong login or password.")
-        self.throttle.succeeded(*keys)
+        await self.throttle.succeeded(*keys)
         session = await aiohttp_session.new_session(request)  # a fresh session id: no fixation
         session["staff_id"] = row.id
         session["csrf"] = csrf_token()
@@ -273,8 +273,8 @@ class Console:
 
 
 def setup(app: web.Application, console: Console, secret: bytes) -> None:
-    aiohttp_session.setup(app, EncryptedCookieStorage(secret, cookie_name="hotline_console", httponly=True,
-                                                      samesite="Lax", max_age=12 * 3600, path="/console"))
+    aiohttp_session.setup(app, ServerSessions(secret, console.db, cookie_name="hotline_console", httponly=True,
+                                              samesite="Lax", max_age=12 * 3600, path="/console"))
     app.middlewares.append(console.guard)
     app.on_shutdown.append(console.stop_streams)
     r = app.router
