@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 
@@ -31,6 +32,8 @@ from handoff.timers import Timers
 
 log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+SEND_GRACE = 3.0  # seconds the sends in flight get at shutdown (SIGTERM, Ctrl-C); the whole stop takes < 10 s
+HTTP_GRACE = 3.0  # seconds open requests get to finish
 __all__ = ["ConfigError", "build_app", "check_settings", "handoff_for", "run_server", "whatsapp_enabled"]
 
 
@@ -110,14 +113,24 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
         WhatsAppChannel(runtime.service, runtime.db, token, settings.public_base_url, worker.wake).setup_routes(app)
         closers.append(client.http_client.close)
         started.append("WhatsApp")
-    if senders:
-        tasks.append(asyncio.create_task(worker.run(), name="outbox"))
+    sending = asyncio.create_task(worker.run(), name="outbox") if senders else None
     try:
         yield started
     finally:
-        for task in tasks:
+        for task in tasks:  # polling: an update being handled is rolled back and fetched again later
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if sending is not None:  # the round in progress may finish; what is still claimed goes back
+            worker.stopping = True
+            worker.wake()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(sending), SEND_GRACE)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
+            try:
+                await worker.release()
+            except Exception:  # the database is away: the leases run out instead
+                log.exception("could not hand back the claimed outbox rows")
         for close in closers:
             await close()
 
@@ -135,7 +148,7 @@ async def serve(settings: Settings) -> None:
                           coalesce=True, next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
     password = await ensure_first_admin(runtime.db)
     async with channels(runtime, app) as started:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
@@ -150,7 +163,8 @@ async def serve(settings: Settings) -> None:
             print(f"hotline: first console account created: login 'admin', password '{password}' (shown once; "
                   "add more with `hotline users add`)", flush=True)
         try:
-            await asyncio.Event().wait()
+            await _until_stopped()
+            log.info("stopping: no new work is taken; what is in flight finishes or goes back to the queue")
         finally:
             scheduler.shutdown(wait=False)
             if reloading is not None:
@@ -173,6 +187,19 @@ def configure_logging(level: str) -> None:
     logging.getLogger().setLevel(level)
     for name in PRIVATE_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+async def _until_stopped() -> None:
+    """Until SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def run_server() -> int:

@@ -87,6 +87,13 @@ class Outbox:
         """Rows delivered: [{"row_id", "at", "channel_id"}, ...], in one statement."""
         await self.conn.execute(_mark_sent, batch)
 
+    async def release(self, row_ids: list[int], now: dt.datetime) -> int:
+        """Rows this process claimed and did not send (shutting down): due again at once."""
+        o = outbox_t.c
+        done = await self.conn.execute(update(outbox_t).where(o.id.in_(row_ids), o.status == "sending")
+                                       .values(status="pending", next_attempt_at=now))
+        return int(done.rowcount or 0)
+
     async def erase(self, row_ids: list[int]) -> None:
         await self.conn.execute(delete(outbox_t).where(outbox_t.c.id.in_(row_ids)))
 
