@@ -108,7 +108,7 @@ async def web_chat_answer(page: Any, steps: tuple[str, ...] = TO_NEXT_PAYMENT) -
         count = await page.locator(".msg.bot").count()
         await page.fill("#text", text)
         await page.press("#text", "Enter")
-        await page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {count}")
+        await page.locator(".msg.bot").nth(count).wait_for()  # a locator: the page's CSP forbids eval
     texts = (await page.locator(".msg.bot").all_inner_texts())[before:]
     answer = [t for t in texts if "рӯзи охирини пардохтшуда" in t]
     assert answer, texts
