@@ -75,17 +75,17 @@ class ConversationService:
         return lock
 
     async def handle(self, inbound: Inbound) -> HandleResult:
-        inbound = clean_inbound(inbound, self.max_chars)
+        inbound, rest = clean_inbound(inbound, self.max_chars)
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         # Across processes the row lock on contact_channel (PostgreSQL) does the same.
         async with self._lock(inbound.channel, inbound.user):
             async with transaction(self.db) as tx:
-                result = await self._handle(tx, inbound)
+                result = await self._handle(tx, inbound, rest)
             if self.publish and result.conversation_id and (result.status != Status.BOT or result.handed_over):
                 await self.publish({"type": "message", "conversation_id": result.conversation_id})
             return result
 
-    async def _handle(self, tx: Tx, inbound: Inbound) -> HandleResult:
+    async def _handle(self, tx: Tx, inbound: Inbound, rest: str = "") -> HandleResult:
         now = self.clock()
         if inbound.external_id and not await tx.inbox.first_time(inbound.channel, inbound.external_id, now):
             log.info("duplicate %s message %s from %s ignored", inbound.channel, inbound.external_id,
@@ -101,7 +101,7 @@ class ConversationService:
         if row.rateable and (rating := _rating(inbound)) is not None:
             return await self._rate(tx, inbound, row, rating, now)
         incoming = _message_row(row, inbound, "in", "migrant", inbound.text, now,
-                                media=[asdict(m) for m in inbound.media] or None,
+                                media=[asdict(m) for m in inbound.media] + _more_text(rest) or None,
                                 buttons=[{"payload": inbound.payload}] if inbound.payload else None)
         status = row.status
         state = ConvState.from_json(row.state)
@@ -212,18 +212,21 @@ class ConversationService:
                  "buttons": r.buttons or [], "node": r.node, "at": r.created_at.isoformat()} for r in rows]
 
 
-def clean_inbound(inbound: Inbound, max_chars: int) -> Inbound:
-    """Every text of an inbound message as it may be stored (bot.core.hygiene), whatever the channel. A
-    text longer than `max_chars` is cut there; the rest is kept as a `more_text` media entry, which the
-    console shows the mediator in the transcript (the body size limits bound it)."""
+def clean_inbound(inbound: Inbound, max_chars: int) -> tuple[Inbound, str]:
+    """Every text of an inbound message as it may be stored (bot.core.hygiene), whatever the channel, and
+    what went past `max_chars`: the bot reads the first part; the rest is stored with the message as a
+    `more_text` media entry, which the console shows the mediator in the transcript (the body size limits
+    bound it)."""
     text, rest = cap(clean_text(inbound.text or ""), max_chars)
     media = tuple(Media(clean_text(m.kind), clean_text(m.ref), clean_text(m.mime)) for m in inbound.media)
-    if rest:
-        media += (Media(MORE_TEXT, rest, "text/plain"),)
     return replace(inbound, user=clean_text(inbound.user), text=text, media=media,
                    payload=clean_text(inbound.payload) if inbound.payload is not None else None,
                    external_id=clean_text(inbound.external_id) if inbound.external_id is not None else None,
-                   lang_hint=clean_text(inbound.lang_hint) if inbound.lang_hint is not None else None)
+                   lang_hint=clean_text(inbound.lang_hint) if inbound.lang_hint is not None else None), rest
+
+
+def _more_text(rest: str) -> list[dict[str, str]]:
+    return [{"kind": MORE_TEXT, "ref": rest, "mime": "text/plain"}] if rest else []
 
 
 def _rateable(last: Closed | None, now: dt.datetime) -> int | None:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram import MAX_UPDATE_FAILURES, TelegramChannel
+from bot.core.engine import T_MEDIA
 from bot.core.hygiene import cap, clean_text
 from bot.core.model import Inbound
 from bot.flows_db.sheets import SheetError, read_table
@@ -126,10 +127,12 @@ async def test_an_update_that_always_fails_with_a_lone_surrogate_is_set_aside(
 
 
 async def test_a_long_telegram_message_is_cut_and_the_rest_kept_for_the_mediator(
-        tg: Stack, service: ConversationService, db: AsyncEngine) -> None:
+        tg: Stack, service: ConversationService, db: AsyncEngine, catalogs: Catalogs) -> None:
     service.max_chars = 50
     long = "Мой паспорт забрал работодатель. " * 10
-    await tg.exchange(tg.fake.text_update(8400, long, language_code="ru"))
+    await tg.exchange(tg.fake.text_update(8400, "/start", language_code="ru"))
+    replies = await tg.exchange(tg.fake.text_update(8400, long, language_code="ru"))
+    assert replies and catalogs.gettext("ru", T_MEDIA) not in [r["text"] for r in replies]  # read as a text
     async with db.connect() as conn:
         text, media = (await conn.execute(select(Message.text, Message.media).where(
             Message.direction == "in").order_by(Message.id.desc()).limit(1))).one()
