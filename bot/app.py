@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import webguard
 from bot.channels import webchat
 from bot.console.auth import session_key
 from bot.console.editor import MAX_UPLOAD, Editor
@@ -24,13 +27,15 @@ from bot.console.views import setup as setup_console
 from bot.events import EventBus
 from bot.flowspec import FlowError
 from bot.outbox import OutboxWorker, Sender
-from bot.runtime import ConfigError, Runtime, build, check_settings, handoff_policy, whatsapp_enabled
+from bot.runtime import ConfigError, Runtime, build, check_settings, handoff_policy, purge, whatsapp_enabled
 from bot.settings import DEFAULT_SQLITE, Settings, ValidationError, get_settings, problems
 from handoff.service import HandoffService
 from handoff.timers import Timers
 
 log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+SEND_GRACE = 3.0  # seconds the sends in flight get at shutdown (SIGTERM, Ctrl-C); the whole stop takes < 10 s
+HTTP_GRACE = 3.0  # seconds open requests get to finish
 __all__ = ["ConfigError", "build_app", "check_settings", "handoff_for", "run_server", "whatsapp_enabled"]
 
 
@@ -45,11 +50,14 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
     limit = max(64 * 1024, runtime.settings.max_message_chars * 8)
     app = web.Application(client_max_size=max(limit, MAX_UPLOAD + 64 * 1024) if console is not None else limit)
     app[RUNTIME_KEY] = runtime
+    settings = runtime.settings
+    webguard.setup(app, public_base_url=settings.public_base_url, trusted_proxies=settings.trusted_proxies)
     app.router.add_get("/healthz", healthz)
-    webchat.setup(app, runtime.service, runtime.settings.max_message_chars)
+    key = session_key(settings.console_secret_key.get_secret_value() if settings.console_secret_key else None,
+                      DEFAULT_SQLITE.parent / "console.key")
+    webchat.setup(app, runtime.service, settings.max_message_chars, key, session_rate=settings.webchat_session_rate,
+                  address_rate=settings.webchat_address_rate, new_sessions_rate=settings.webchat_new_sessions_rate)
     if console is not None:
-        key = session_key(runtime.settings.console_secret_key.get_secret_value()
-                          if runtime.settings.console_secret_key else None, DEFAULT_SQLITE.parent / "console.key")
         setup_console(app, console, key)
         if runtime.store is not None:
             editor = Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
@@ -110,14 +118,24 @@ async def channels(runtime: Runtime, app: web.Application) -> AsyncIterator[list
         WhatsAppChannel(runtime.service, runtime.db, token, settings.public_base_url, worker.wake).setup_routes(app)
         closers.append(client.http_client.close)
         started.append("WhatsApp")
-    if senders:
-        tasks.append(asyncio.create_task(worker.run(), name="outbox"))
+    sending = asyncio.create_task(worker.run(), name="outbox") if senders else None
     try:
         yield started
     finally:
-        for task in tasks:
+        for task in tasks:  # polling: an update being handled is rolled back and fetched again later
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if sending is not None:  # the round in progress may finish; what is still claimed goes back
+            worker.stopping = True
+            worker.wake()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(sending), SEND_GRACE)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
+            try:
+                await worker.release()
+            except Exception:  # the database is away: the leases run out instead
+                log.exception("could not hand back the claimed outbox rows")
         for close in closers:
             await close()
 
@@ -130,9 +148,12 @@ async def serve(settings: Settings) -> None:
     app = build_app(runtime, Console(runtime.db, handoff, events))
     scheduler = AsyncIOScheduler()
     scheduler.add_job(Timers(runtime.db, handoff).tick, "interval", seconds=10, max_instances=1, coalesce=True)
+    if settings.retention_days > 0:  # every night, and once soon after start
+        scheduler.add_job(purge, "interval", hours=24, args=(runtime.db, settings.retention_days), max_instances=1,
+                          coalesce=True, next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
     password = await ensure_first_admin(runtime.db)
     async with channels(runtime, app) as started:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
@@ -147,7 +168,8 @@ async def serve(settings: Settings) -> None:
             print(f"hotline: first console account created: login 'admin', password '{password}' (shown once; "
                   "add more with `hotline users add`)", flush=True)
         try:
-            await asyncio.Event().wait()
+            await _until_stopped()
+            log.info("stopping: no new work is taken; what is in flight finishes or goes back to the queue")
         finally:
             scheduler.shutdown(wait=False)
             if reloading is not None:
@@ -158,16 +180,40 @@ async def serve(settings: Settings) -> None:
     await runtime.close()
 
 
+# Libraries whose INFO and DEBUG lines carry what must never reach the logs (aiosqlite and SQLAlchemy log
+# statements with their parameters: phone numbers, texts; twilio every request's headers; aiogram each
+# update) or are noise (a line per update or per tick): WARNING and above only, whatever LOG_LEVEL says.
+PRIVATE_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy", "alembic", "aiogram", "aiohttp.access", "aiohttp.client",
+                   "apscheduler", "twilio", "urllib3", "redis", "multipart", "openpyxl")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+    for name in PRIVATE_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+async def _until_stopped() -> None:
+    """Until SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
 def run_server() -> int:
     try:
         settings = get_settings()
     except ValidationError as exc:
         print(f"configuration error:\n{problems(exc)}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # A line per update or per tick is noise; twilio logs every request's headers at INFO.
-    for noisy in ("aiogram.event", "apscheduler", "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     try:
         asyncio.run(serve(settings))
     except FlowError as exc:

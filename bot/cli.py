@@ -310,6 +310,26 @@ def _split(value: str | None) -> list[str]:
     return [x.strip() for x in (value or "").split(",") if x.strip()]
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from bot.runtime import database, purge
+
+    days = args.days if args.days is not None else get_settings().retention_days
+    if days <= 0:
+        print("nothing to do: set RETENTION_DAYS (or --days) to a number of days", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        db = await database(get_settings())
+        try:
+            counts = await purge(db, days)
+        finally:
+            await db.dispose()
+        print(f"removed what is older than {days} days: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        return 0
+
+    return asyncio.run(run())
+
+
 def _users(args: argparse.Namespace) -> int:
     from bot.console.users import (
         UserError,
@@ -441,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file")
     evaluate.add_argument("--dir", help="flow directory (default: FLOWS_DIR)")
     evaluate.set_defaults(func=_eval)
+
+    purge = sub.add_parser("purge", help="remove message texts, sent messages, unanswered questions and inbox ids "
+                           "older than RETENTION_DAYS (the rows that reports count stay)")
+    purge.add_argument("--days", type=int, help="older than this many days (default: RETENTION_DAYS)")
+    purge.set_defaults(func=_purge)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the migrations").set_defaults(func=_db_upgrade)

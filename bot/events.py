@@ -31,21 +31,31 @@ class EventBus:
         from redis import asyncio as aioredis
 
         self._redis = aioredis.from_url(self._redis_url)
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self.channel)
-        self._listener = asyncio.create_task(self._listen(pubsub), name="redis-events")
+        # Subscribing happens in the listener, which keeps trying: a worker starts and serves while Redis
+        # is down (events then stay in this process) and joins the others when Redis is back.
+        self._listener = asyncio.create_task(self._listen(), name="redis-events")
 
-    async def _listen(self, pubsub: Any) -> None:
+    async def _listen(self) -> None:
+        backoff = 1.0
         while True:
+            pubsub = self._redis.pubsub()
             try:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-            except Exception:
-                log.exception("redis pub/sub failed; retrying")
-                await asyncio.sleep(1)
-                continue
-            if message and message.get("type") == "message":
-                with contextlib.suppress(ValueError):
-                    self._local(json.loads(message["data"]))
+                await pubsub.subscribe(self.channel)
+                if backoff > 1:
+                    log.info("redis is back: live events reach every process again")
+                backoff = 1.0
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message and message.get("type") == "message":
+                        with contextlib.suppress(ValueError):
+                            self._local(json.loads(message["data"]))
+            except Exception as exc:  # down at start, or went away: retry, backing off up to 30 s
+                log.warning("redis unavailable (%s); live events stay in this process; retrying in %.0f s",
+                            type(exc).__name__, backoff)
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
 
     async def close(self) -> None:
         if self._listener:
@@ -65,8 +75,8 @@ class EventBus:
             try:
                 await self._redis.publish(self.channel, json.dumps(event))
                 return
-            except Exception:
-                log.exception("redis publish failed; delivering in this process only")
+            except Exception as exc:
+                log.warning("redis publish failed (%s); delivering in this process only", type(exc).__name__)
         self._local(event)
 
     @contextlib.asynccontextmanager

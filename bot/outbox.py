@@ -96,13 +96,15 @@ class OutboxWorker:
         self._global = TokenBucket(self.limits.global_rate, self.limits.global_rate)
         self._delivered: list[dict[str, Any]] = []  # sent, waiting for _mark_sent's next transaction
         self._marking = asyncio.Lock()
+        self._in_flight: set[int] = set()  # claimed by this process and not yet recorded
+        self.stopping = False  # run() ends after the round in progress (graceful shutdown)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, idle: float = 1.0) -> None:
-        """Send until cancelled; wakes up at once when told there is something new."""
-        while True:
+        """Send until cancelled or stopping; wakes up at once when told there is something new."""
+        while not self.stopping:
             try:
                 sent = await self.run_once()
             except Exception:  # the database is away: keep trying, nothing is lost
@@ -115,9 +117,27 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         rows = await self._claim()
+        self._in_flight.update(row.id for row in rows)
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
+
+    async def release(self) -> int:
+        """At shutdown, once run() has ended or been cancelled: rows delivered but not yet marked are
+        marked, and rows still claimed by this process go back to the queue at once (for another worker,
+        or this one after a restart) instead of waiting for their lease. How many went back."""
+        if self._delivered:
+            batch, self._delivered = self._delivered, []
+            async with transaction(self.db) as tx:
+                await tx.outbox.sent(batch)
+            self._in_flight.difference_update(int(b["row_id"]) for b in batch)
+        ids, self._in_flight = sorted(self._in_flight), set()
+        if not ids:
+            return 0
+        async with transaction(self.db) as tx:
+            released = await tx.outbox.release(ids, self.clock())
+        log.info("outbox: %d claimed message(s) handed back at shutdown", released)
+        return released
 
     async def _claim(self) -> list[Claimed]:
         async with transaction(self.db) as tx:
@@ -160,10 +180,16 @@ class OutboxWorker:
             log.exception("outbox %s to %s %s: unexpected error", row.id, row.channel, mask(row.address))
             values = self._retry(row, min(2 ** row.attempts, 300), f"unexpected: {exc!r}", 0)
         else:
-            await self._mark_sent(row.id, external_id)
+            self._in_flight.discard(row.id)
+            if row.payload.get("erase"):  # the goodbye after /forget: once delivered, nothing of it stays
+                async with transaction(self.db) as tx:
+                    await tx.outbox.erase([row.id])
+            else:
+                await self._mark_sent(row.id, external_id)
             return
         async with transaction(self.db) as tx:
             await tx.outbox.set(row.id, **values)
+        self._in_flight.discard(row.id)
 
     async def _mark_sent(self, row_id: int, external_id: str | None) -> None:
         """Mark a delivered row 'sent' at once; rows delivered while that transaction runs are marked

@@ -19,7 +19,7 @@ from bot.flowspec import FlowError, FlowSet
 from bot.i18n import Catalogs
 from bot.service import ConversationService
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import Database, transaction, utcnow
 from bot.storage.db import create_engine, upgrade
 from handoff.hours import OfficeHours
 from handoff.service import HandoffPolicy, HandoffService
@@ -83,6 +83,15 @@ async def database(settings: Settings) -> Database:
     return create_engine(url)
 
 
+async def purge(db: Database, days: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """RETENTION_DAYS: what is older than `days` days goes (bot/storage/retention.py); counts per kind."""
+    before = (now or utcnow()) - dt.timedelta(days=days)
+    async with transaction(db) as tx:
+        counts = await tx.retention.purge(before)
+    log.info("retention: removed what is older than %d days: %s", days, counts)
+    return counts
+
+
 async def _files_changed(store: FlowStore, settings: Settings, version: Any, flows: FlowSet,
                          on_disk: dict[str, str]) -> tuple[Any, FlowSet]:
     """The files in FLOWS_DIR were edited since the served version. When that version itself came from
@@ -132,10 +141,10 @@ async def build(settings: Settings, *, mediators: bool = True) -> Hotline:
         events = events_for(settings)
         handoff = HandoffService(db, texts, events, handoff_policy(settings))
         service = ConversationService(db, engine, clock=handoff.clock, on_handoff=handoff.on_handoff,
-                                      publish=events.publish)
+                                      publish=events.publish, max_chars=settings.max_message_chars)
         service.closed_note = handoff.closed_note
     else:
-        service = ConversationService(db, engine)
+        service = ConversationService(db, engine, max_chars=settings.max_message_chars)
     hotline = Hotline(settings=settings, db=db, flows=flows, service=service, texts=texts, store=store,
                       flow_version=version.number, events=events, handoff=handoff)
 

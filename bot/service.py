@@ -19,15 +19,16 @@ from typing import Any
 
 from bot import payloads
 from bot.core.engine import Engine
-from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn, Wait
-from bot.core.normalize import sanitize
+from bot.core.hygiene import cap, clean_text
+from bot.core.model import ConvState, HandoffRequest, Inbound, Media, Profile, Reply, Turn, Wait
 from bot.storage import Closed, ConversationRef, Database, Outgoing, Tx, message_row, reading, transaction, utcnow
 from bot.vocabulary import PUSH_CHANNELS, WINDOW_CHANNELS, Status, mask
 from handoff.states import check_transition
 from handoff.texts import T_LEFT_QUEUE, T_PLACE, T_STATE_WAITING, T_STATE_WITH_MEDIATOR, say
 
 log = logging.getLogger(__name__)
-__all__ = ["ConversationService", "HandleResult", "mask"]
+__all__ = ["ConversationService", "HandleResult", "clean_inbound", "mask"]
+MORE_TEXT = "more_text"  # the kind of media that keeps, for the mediator, what went past MAX_MESSAGE_CHARS
 
 
 @dataclass
@@ -56,8 +57,9 @@ class _Loaded:
 class ConversationService:
     def __init__(self, db: Database, engine: Engine, clock: Callable[[], dt.datetime] = utcnow, *,
                  on_handoff: HandoffHook | None = None,
-                 publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None):
+                 publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None, max_chars: int = 4000):
         self.db = db
+        self.max_chars = max_chars  # MAX_MESSAGE_CHARS: what the bot reads of a message
         self.engine = engine  # replaced as a whole when a new flow version is published
         self.clock = clock
         # From the handoff wiring: extra lines for the migrant when a conversation is handed over
@@ -77,17 +79,17 @@ class ConversationService:
         return lock
 
     async def handle(self, inbound: Inbound) -> HandleResult:
-        inbound = replace(inbound, text=sanitize(inbound.text or ""))
+        inbound, rest = clean_inbound(inbound, self.max_chars)
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         # Across processes the row lock on contact_channel (PostgreSQL) does the same.
         async with self._lock(inbound.channel, inbound.user):
             async with transaction(self.db) as tx:
-                result = await self._handle(tx, inbound)
+                result = await self._handle(tx, inbound, rest)
             if self.publish and result.conversation_id and (result.status != Status.BOT or result.handed_over):
                 await self.publish({"type": "message", "conversation_id": result.conversation_id})
             return result
 
-    async def _handle(self, tx: Tx, inbound: Inbound) -> HandleResult:
+    async def _handle(self, tx: Tx, inbound: Inbound, rest: str = "") -> HandleResult:
         now = self.clock()
         if inbound.external_id and not await tx.inbox.first_time(inbound.channel, inbound.external_id, now):
             log.info("duplicate %s message %s from %s ignored", inbound.channel, inbound.external_id,
@@ -103,7 +105,7 @@ class ConversationService:
         if row.rateable and (rating := _rating(inbound)) is not None:
             return await self._rate(tx, inbound, row, rating, now)
         incoming = _message_row(row, inbound, "in", "migrant", inbound.text, now,
-                                media=[asdict(m) for m in inbound.media] or None,
+                                media=[asdict(m) for m in inbound.media] + _more_text(rest) or None,
                                 buttons=[{"payload": inbound.payload}] if inbound.payload else None)
         status = row.status
         state = ConvState.from_json(row.state)
@@ -173,9 +175,9 @@ class ConversationService:
     async def _apply(self, tx: Tx, inbound: Inbound, row: _Loaded, incoming: dict[str, Any], turn: Turn,
                      now: dt.datetime) -> HandleResult:
         if turn.forget:
-            # The goodbye is still delivered: outbox rows carry the address, not the contact.
+            # Everything of theirs goes, outbox included; the goodbye is still delivered, then erased.
             await tx.contacts.forget(row.contact_id)
-            await self._outbox(tx, inbound, turn.replies, [None] * len(turn.replies), now)
+            await self._outbox(tx, inbound, turn.replies, [None] * len(turn.replies), now, erase=True)
             log.info("contact %s forgotten at their request", row.contact_id)
             return HandleResult(turn.replies, None, Status.BOT)
 
@@ -203,7 +205,8 @@ class ConversationService:
         if turn.unanswered is not None:  # for the editors: what people ask that the flows don't answer
             q = turn.unanswered
             await tx.unanswered.add(text=q.text, lang=q.lang, script=q.script, topic=q.topic, node=q.node,
-                                    confidence=q.confidence, channel=inbound.channel, now=now)
+                                    confidence=q.confidence, channel=inbound.channel, now=now,
+                                    contact_id=row.contact_id)
         if turn.profile != row.profile:
             p = turn.profile
             await tx.contacts.save_profile(row.contact_id, lang=p.lang, script=p.script, vars=p.vars,
@@ -231,11 +234,11 @@ class ConversationService:
         return HandleResult(replies, row.conversation_id, status)
 
     async def _outbox(self, tx: Tx, inbound: Inbound, replies: list[Reply], message_ids: Sequence[int | None],
-                      now: dt.datetime) -> None:
+                      now: dt.datetime, *, erase: bool = False) -> None:
         if inbound.channel in PUSH_CHANNELS and replies:
             await tx.outbox.enqueue(inbound.channel, inbound.user, [
-                Outgoing(r.text, _buttons(r), r.node, mid) for r, mid in zip(replies, message_ids, strict=True)],
-                now, reply=True)
+                Outgoing(r.text, _buttons(r), r.node, mid, erase)
+                for r, mid in zip(replies, message_ids, strict=True)], now, reply=True)
 
     async def messages(self, channel: str, user: str, after_id: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         """The contact's messages after `after_id` (oldest first): what a pull channel shows."""
@@ -243,6 +246,23 @@ class ConversationService:
             rows = await tx.messages.shown_to(channel, user, after_id, limit)
         return [{"id": r.id, "direction": r.direction, "sender": r.sender, "text": r.text,
                  "buttons": r.buttons or [], "node": r.node, "at": r.created_at.isoformat()} for r in rows]
+
+
+def clean_inbound(inbound: Inbound, max_chars: int) -> tuple[Inbound, str]:
+    """Every text of an inbound message as it may be stored (bot.core.hygiene), whatever the channel, and
+    what went past `max_chars`: the bot reads the first part; the rest is stored with the message as a
+    `more_text` media entry, which the console shows the mediator in the transcript (the body size limits
+    bound it)."""
+    text, rest = cap(clean_text(inbound.text or ""), max_chars)
+    media = tuple(Media(clean_text(m.kind), clean_text(m.ref), clean_text(m.mime)) for m in inbound.media)
+    return replace(inbound, user=clean_text(inbound.user), text=text, media=media,
+                   payload=clean_text(inbound.payload) if inbound.payload is not None else None,
+                   external_id=clean_text(inbound.external_id) if inbound.external_id is not None else None,
+                   lang_hint=clean_text(inbound.lang_hint) if inbound.lang_hint is not None else None), rest
+
+
+def _more_text(rest: str) -> list[dict[str, str]]:
+    return [{"kind": MORE_TEXT, "ref": rest, "mime": "text/plain"}] if rest else []
 
 
 def _rateable(last: Closed | None, now: dt.datetime) -> int | None:

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     log_level: str = "INFO"
     max_message_chars: int = Field(4000, gt=0)
+    # message texts older than this many days are blanked (counts kept); 0 keeps them (`hotline purge`)
+    retention_days: int = Field(0, ge=0)
+    # the addresses of reverse proxies whose X-Forwarded-For is believed (IPs or networks, comma-separated)
+    trusted_proxies: str = ""
+    # the web chat, per minute: messages per session, messages per client address, new sessions per address
+    webchat_session_rate: int = Field(30, gt=0)
+    webchat_address_rate: int = Field(300, gt=0)
+    webchat_new_sessions_rate: int = Field(30, gt=0)
 
     # mediators
     office_hours: str = "Mon-Fri 09:00-18:00"

@@ -16,6 +16,7 @@ from typing import Any
 from babel.dates import format_datetime
 
 from bot import payloads
+from bot.core.hygiene import clean_text
 from bot.core.texts import Texts
 from bot.core.translit import uz_latin_to_cyrillic
 from bot.events import EventBus
@@ -184,7 +185,7 @@ class HandoffService:
         await self._publish(conversation_id, "claimed")
 
     async def reply(self, conversation_id: int, me: Staff, text: str) -> None:
-        text = text.strip()
+        text = clean_text(text).strip()  # as every text that comes in: see bot/core/hygiene.py
         if not text:
             raise HandoffError(L_("the reply is empty"))
         now = self.clock()
@@ -207,6 +208,7 @@ class HandoffService:
         await self._publish(conversation_id, "message")
 
     async def note(self, conversation_id: int, me: Staff, text: str) -> None:
+        text = clean_text(text)
         if not text.strip():
             raise HandoffError(L_("the note is empty"))
         async with transaction(self.db) as tx:

@@ -28,6 +28,7 @@ from bot.service import ConversationService
 from bot.settings import Settings
 from handoff.service import HandoffService
 from tests.handoff_kit import PASSWORD
+from tests.webchat_kit import Sessions
 
 CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
 # aiohttp_session (2.12) keeps the session under plain string keys of the request, which aiohttp 3.14
@@ -93,6 +94,7 @@ class Desk:
     console: Console
     app: web.Application
     _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+    web_sessions: Sessions = field(default_factory=Sessions)  # the migrants' names -> issued session ids
 
     async def client(self, lang: str = "en") -> Client:
         """A browser whose console is in `lang` (the switch's cookie; without it the console is Russian)."""
@@ -111,13 +113,13 @@ class Desk:
 
     async def migrant(self, session: str, text: str = "", payload: str | None = None,
                       lang: str | None = "ru") -> dict[str, Any]:
-        """A message in the web chat, through its HTTP API."""
-        body: dict[str, Any] = {"session": session, "text": text}
+        """A message in the web chat, through its HTTP API, from the migrant the test calls `session`."""
+        http = await self.client()
+        body: dict[str, Any] = {"session": await self.web_sessions.of(http.http, self.base, session), "text": text}
         if payload:
             body["payload"] = payload
         if lang:
             body["lang"] = lang
-        http = await self.client()
         async with http.http.post(f"{self.base}/chat/api/send", json=body) as res:
             assert res.status == 200, await res.text()
             data: dict[str, Any] = await res.json()

@@ -108,7 +108,10 @@ def test_serve_answers_healthz_and_web_chat(tmp_path: Path) -> None:
                 time.sleep(0.1)
         else:
             pytest.fail("serve did not answer /healthz")
-        body = json.dumps({"session": "cli-session-1", "text": "/start", "lang": "tg"}).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/chat/api/session", method="POST"),
+                                    timeout=5) as res:
+            session = json.load(res)["session"]  # issued by the server
+        body = json.dumps({"session": session, "text": "/start", "lang": "tg"}).encode()
         req = urllib.request.Request(f"{base}/chat/api/send", data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=5) as res:
             data = json.load(res)

@@ -139,7 +139,7 @@ async def test_wrong_password_and_throttling(desk: Desk, team: dict[str, Any], d
     page = await client.login("ana")  # the 6th attempt, even with the right password
     assert page.status == 429 and "Too many failed attempts" in page.text
     assert (await client.get("/console/queue")).status == 302  # not logged in
-    desk.console.throttle.succeeded("ip:127.0.0.1")  # as if from another address: the login stays throttled
+    await desk.console.throttle.succeeded("ip:127.0.0.1")  # as if from another address: the login stays throttled
     other = await desk.client()
     assert (await other.login("ana")).status == 429
     # Unknown logins and disabled accounts get the same answer as a wrong password.

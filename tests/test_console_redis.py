@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import _pg_url
 from tests.console_kit import CSRF
 from tests.serve_kit import hotline, serve
+from tests.webchat_kit import new_session
 
 REDIS = "redis://127.0.0.1:6379/15"
 PASSWORD = "boss-password-123"
@@ -97,9 +98,11 @@ async def test_a_message_at_one_process_reaches_a_console_of_another(database: s
             assert stream.status == 200
             assert await stream.content.readline() == b": connected\n"
 
+            session = await new_session(http, a.base)
+
             async def migrant(text: str) -> dict[str, Any]:
                 async with http.post(f"{a.base}/chat/api/send",
-                                     json={"session": "redis-migrant", "text": text, "lang": "ru"}) as res:
+                                     json={"session": session, "text": text, "lang": "ru"}) as res:
                     assert res.status == 200
                     data: dict[str, Any] = await res.json()
                     return data
@@ -122,7 +125,7 @@ async def test_a_message_at_one_process_reaches_a_console_of_another(database: s
                                  data={"_csrf": found.group(1), "text": "Здравствуйте, слушаю вас"}) as res:
                 assert res.status == 303
             assert await next_event(stream) == {"type": "message", "conversation_id": conv}
-        async with http.get(f"{a.base}/chat/api/messages", params={"session": "redis-migrant", "after": "0"}) as res:
+        async with http.get(f"{a.base}/chat/api/messages", params={"session": session, "after": "0"}) as res:
             messages = (await res.json())["messages"]
         assert ("mediator", "Здравствуйте, слушаю вас") in [(m["sender"], m["text"]) for m in messages]
 

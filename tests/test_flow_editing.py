@@ -29,6 +29,7 @@ from bot.runtime import Runtime, create_runtime
 from bot.settings import Settings
 from tests.console_kit import SESSION_LIBRARY_KEYS, Client, Desk
 from tests.handoff_kit import add_staff
+from tests.test_hygiene import DEEP, LAUGHS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "data" / "flows"
@@ -426,12 +427,14 @@ async def test_yaml_editor_and_comments_kept(kit: tuple[Desk, Runtime], db: Asyn
     draft = await FlowStore(db).draft(await _staff_id(db, "ed"))
     assert draft is not None
     assert draft.files["main.yaml"] == commented.replace("summary: Просит человека", "summary: Просит человека, срочно")
-    # Broken YAML: the form says where, and sends the editor to the YAML.
-    await ed.post("/console/flows/f/main/yaml", {"text": "format: 1\nid: main\nnodes: {a: [\n"})
-    page = await ed.get("/console/flows/f/main")
-    assert page.location == "/console/flows/f/main/yaml"
-    yaml_page = (await ed.follow(page)).text
-    assert "main.yaml: YAML error at line" in html.unescape(yaml_page)
+    # Broken YAML is not saved (it would break the editor's pages): the page comes back with the text
+    # and says where.
+    broken = "format: 1\nid: main\nnodes: {a: [\n"
+    page = await ed.post("/console/flows/f/main/yaml", {"text": broken})
+    assert page.status == 400
+    assert "main.yaml: YAML error at line" in html.unescape(page.text) and broken in html.unescape(page.text)
+    kept = await FlowStore(db).draft(await _staff_id(db, "ed"))
+    assert kept is not None and kept.files["main.yaml"] == draft.files["main.yaml"]
 
 
 async def test_unanswered_questions_grouped_added_to_an_answer_or_dismissed(kit: tuple[Desk, Runtime],
@@ -550,3 +553,24 @@ async def test_variants_of_one_question_side_by_side(db: AsyncEngine, catalogs: 
             assert f'href="/console/flows/f/registration#n-{other}"' in table
         assert "15" in table and "30" in table  # the Uzbek and the Kyrgyz deadlines, side by side
         assert '<table class="variants">' not in section(page, "fines")  # one answer for everyone
+
+
+@pytest.mark.parametrize("text", [LAUGHS, DEEP, "format: 1\nid: main\nnodes: {a: [\n"])
+async def test_an_unreadable_yaml_draft_is_not_saved(text: str, kit: tuple[Desk, Runtime], db: AsyncEngine) -> None:
+    """~300 bytes of aliases rendered 82 MB of HTML; a deeply nested draft broke every editor page until
+    discarded. Neither is saved now: the YAML page comes back (400) with the text and the reason."""
+    desk, _ = kit
+    ed = await desk.logged_in("ed")
+    page = await ed.post("/console/flows/f/main/yaml", {"text": text})
+    assert page.status == 400 and "YAML error" in page.text
+    assert await FlowStore(db).draft(await _staff_id(db, "ed")) is None
+    assert (await ed.get("/console/flows/f/main")).status == 200
+
+
+@pytest.mark.parametrize("path", ["/console/flows/history/{big}", "/console/flows/history/{big}/rollback"])
+async def test_a_30_digit_version_number_is_a_400(path: str, kit: tuple[Desk, Runtime]) -> None:
+    desk, _ = kit
+    root = await desk.logged_in("root")
+    path = path.format(big="9" * 30)
+    page = await (root.get(path) if not path.endswith("rollback") else root.post(path))
+    assert page.status == 400 and "at most 18 digits" in page.text

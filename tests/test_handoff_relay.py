@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -25,6 +25,7 @@ from handoff import texts as t
 from handoff.service import HandoffService
 from tests.conftest import Clock
 from tests.handoff_kit import add_staff, conversation, escalate, make_handoff, outbox, say, transcript
+from tests.webchat_kit import Sessions
 
 SATURDAY = dt.datetime(2026, 3, 21, 10, 0, tzinfo=dt.UTC)  # 13:00 in Moscow, the office is closed
 
@@ -36,10 +37,11 @@ class Web:
     handoff: HandoffService
     events: EventBus
     catalogs: Catalogs
+    sessions: Sessions = field(default_factory=Sessions)  # the migrants' names -> issued session ids
 
     async def send(self, session: str, text: str = "", payload: str | None = None,
                    lang: str | None = "ru") -> dict[str, Any]:
-        body: dict[str, Any] = {"session": session, "text": text}
+        body: dict[str, Any] = {"session": await self.sessions.of(self.http, self.base, session), "text": text}
         if payload:
             body["payload"] = payload
         if lang:
@@ -51,7 +53,8 @@ class Web:
 
     async def messages(self, session: str, after: int = 0) -> list[dict[str, Any]]:
         async with self.http.get(f"{self.base}/chat/api/messages",
-                                 params={"session": session, "after": str(after)}) as res:
+                                 params={"session": await self.sessions.of(self.http, self.base, session),
+                                         "after": str(after)}) as res:
             assert res.status == 200
             rows: list[dict[str, Any]] = (await res.json())["messages"]
             return rows

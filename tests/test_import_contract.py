@@ -36,6 +36,7 @@ ROOMS = {
     "bot.console": "console",  # the staff console
     "bot.house": "root",  # the composition root: builds everything from the settings
     "bot.app": "root",
+    "bot.webguard": "root",
     "bot.runtime": "root",
     "bot.cli": "root",
 }

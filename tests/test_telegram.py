@@ -207,11 +207,11 @@ async def test_webhook_with_the_right_secret_is_handled(tg: Stack, db: AsyncEngi
     ("wrong-secret", None, 403, "wrong secret token"),
     ("", None, 403, "wrong secret token"),
     (None, None, 401, "missing secret token"),
-    ("webhook-secret-for-tests", b"{not json", 400, "not a Telegram update"),
+    ("webhook-secret-for-tests", b"{not json", 400, "the body is not JSON"),
     ("webhook-secret-for-tests", b"[1, 2, 3]", 400, "not a Telegram update"),
     ("webhook-secret-for-tests", b'{"hello": "world"}', 400, "not a Telegram update"),
     ("webhook-secret-for-tests", b'{"update_id": "seven", "message": {}}', 400, "not a Telegram update"),
-    ("webhook-secret-for-tests", b"", 400, "not a Telegram update"),
+    ("webhook-secret-for-tests", b"", 400, "the body is not JSON"),
 ])
 async def test_forged_or_broken_webhook_stores_nothing(secret: str | None, raw: bytes | None, status: int,
                                                        error: str, tg: Stack, db: AsyncEngine) -> None:

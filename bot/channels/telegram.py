@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from functools import lru_cache
@@ -40,6 +41,7 @@ from aiogram.types import (
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channels.jsonbody import read_json
 from bot.core.model import Inbound, Media
 from bot.core.texts import N_, Texts
 from bot.outbox import Rejected, RetryLater, Transient, Unreachable
@@ -58,6 +60,7 @@ LIMIT = CHANNELS[CHANNEL].max_chars or 4096  # UTF-16 code units in one message
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_FAILURES = 5  # then the update is set aside as a file, for a person to look at
+MAX_UPDATE_BYTES = 256 * 1024  # two 4,096-character texts (a message and the one it replies to), escaped
 DEAD_LETTERS = DEFAULT_SQLITE.parent / "dead-letters"
 COMMANDS = [
     ("start", N_("Start again")),
@@ -242,7 +245,12 @@ class TelegramChannel:
                 continue
             backoff = self.poll_backoff
             for update in updates:
-                if not await self._feed(update):
+                try:
+                    fed = await self._feed(update)
+                except Exception:  # _feed catches everything; this is the last guard of polling itself
+                    log.exception("update %s could not be handled or set aside; fetched again", update.update_id)
+                    fed = False
+                if not fed:
                     await asyncio.sleep(self.poll_backoff)
                     break
                 offset = update.update_id + 1
@@ -260,8 +268,13 @@ class TelegramChannel:
                 log.exception("update %s failed (%d); it will be fetched again (or sent again to the webhook)",
                               update.update_id, failures)
                 return False
+            try:
+                path = self._set_aside(update)
+            except Exception:  # a full disk, a read-only var/: keep it in memory and try it again later
+                log.exception("update %s failed %d times and could not be set aside", update.update_id, failures)
+                self._failures[update.update_id] = failures
+                return False
             self._failures.pop(update.update_id, None)
-            path = self._set_aside(update)
             log.exception("update %s failed %d times; set aside in %s so that the others are answered",
                           update.update_id, failures, path)
             return True
@@ -269,9 +282,11 @@ class TelegramChannel:
         return True
 
     def _set_aside(self, update: Update) -> Path:
+        """The update as ASCII JSON: any text survives (lone surrogates, NUL), as `\\uXXXX` escapes."""
         self.dead_letters.mkdir(parents=True, exist_ok=True)
         path = self.dead_letters / f"telegram-{self.bot.id}-{update.update_id}.json"
-        path.write_text(update.model_dump_json(exclude_none=True), encoding="utf-8")
+        data = update.model_dump(mode="python", exclude_none=True)
+        path.write_text(json.dumps(data, ensure_ascii=True, default=str), encoding="ascii")
         return path
 
     # -- webhook ---------------------------------------------------------------------------------
@@ -282,8 +297,8 @@ class TelegramChannel:
             return web.json_response({"error": "missing secret token"}, status=401)
         if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return web.json_response({"error": "wrong secret token"}, status=403)
+        data = await read_json(request, MAX_UPDATE_BYTES)
         try:
-            data = await request.json()
             update = Update.model_validate(data, context={"bot": self.bot})
         except (ValueError, ValidationError) as exc:
             return web.json_response({"error": f"not a Telegram update: {str(exc)[:200]}"}, status=400)

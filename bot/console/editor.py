@@ -65,7 +65,7 @@ from bot.flows_db.yamledit import (
     set_target,
 )
 from bot.flowspec import Problem
-from bot.flowspec.loader import SCHEMA, is_flow_file
+from bot.flowspec.loader import SCHEMA, is_flow_file, parse_yaml
 from bot.flowspec.model import LANGS, PRIORITIES, QUEUES, FlowSet, Node
 from bot.flowspec.taxonomy import topics
 from bot.i18n import Catalogs
@@ -359,6 +359,12 @@ class Editor:
         text = str(form.get("text", "")).replace("\r\n", "\n")
         if text and not text.endswith("\n"):
             text += "\n"
+        # What cannot even be read as YAML (a syntax error, nesting or aliases past bot/flowspec/limits.py)
+        # is not saved: it would break every editor page until discarded. The page comes back with the text.
+        _, unreadable = parse_yaml(text, name)
+        if unreadable:
+            return self.render("editor_yaml.html", request, status=400, work=work, flow_id=flow_id, file=name,
+                               text=text, problems=unreadable)
         if text != work.files[name]:
             files = await self.save_file(me, work, name, text)
             checked = await self.check(files)

@@ -50,6 +50,9 @@ async def disable_user(db: Database, login: str) -> None:
     async with transaction(db) as tx:
         if not await tx.staff.disable(login.strip().lower()):
             raise UserError(f"no user {login!r}")
+        account = await tx.staff.by_login(login.strip().lower())
+        if account is not None:  # their open sessions end now, on every worker
+            await tx.sessions.revoke_staff(account.id)
         await tx.audit.add("user.disable", {"login": login}, utcnow())
 
 
@@ -58,6 +61,10 @@ async def _change(db: Database, login: str, action: str, detail: dict[str, objec
     async with transaction(db) as tx:
         if not await tx.staff.change(login, **values):
             raise UserError(f"no user {login!r}")
+        if "password_hash" in values:  # a new password ends every session of the old one, on every worker
+            account = await tx.staff.by_login(login)
+            if account is not None:
+                await tx.sessions.revoke_staff(account.id)
         await tx.audit.add(action, {"login": login, **detail}, utcnow())
 
 

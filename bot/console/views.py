@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp_session
 from aiohttp import web
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.console import triage
-from bot.console.auth import LoginThrottle, csrf_token, same_token, verify_password
+from bot.console.auth import LoginThrottle, ServerSessions, check_password, csrf_token, same_token
 from bot.console.i18n import COOKIE, L_, UI_LANGS, ConsoleTexts, local_time, ui_lang
 from bot.console.users import UserError, change_own_password
+from bot.core.hygiene import clean_text
 from bot.events import EventBus
 from bot.storage import Database, Staff, reading, transaction, utcnow
 from bot.vocabulary import CHANNELS as CAPABILITIES
@@ -56,7 +56,7 @@ class Console:
         self.db, self.handoff, self.events = db, handoff, events
         self.texts = texts or ConsoleTexts()
         self.tz = handoff.policy.hours.tz  # times are shown in the office's zone
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(db)
         self._streams: set[asyncio.Queue[dict[str, Any]]] = set()
         self.env = Environment(loader=PackageLoader("bot.console", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
@@ -183,17 +183,18 @@ class Console:
         if not target.startswith("/console") or target.startswith("//"):
             target = "/console/queue"
         keys = (f"login:{login}", f"ip:{request.remote}")
-        wait = self.throttle.wait_seconds(*keys)
+        wait = await self.throttle.wait_seconds(*keys)
         if wait:
             return self.render("login.html", request, status=429, next=target, error=self.t(
                 request, L_("Too many failed attempts. Try again in %(minutes)d minutes."), minutes=wait // 60 + 1))
         async with reading(self.db) as tx:
             row = await tx.staff.by_login(login)
-        if row is None or not row.active or not verify_password(row.password_hash, password):
-            self.throttle.failed(*keys)
+        if not check_password(row.password_hash if row is not None and row.active else None,
+                              password) or row is None:
+            await self.throttle.failed(*keys)
             return self.render("login.html", request, status=401, next=target,
                                error=self.t(request, L_("Wrong login or password.")))
-        self.throttle.succeeded(*keys)
+        await self.throttle.succeeded(*keys)
         session = await aiohttp_session.new_session(request)  # a fresh session id: no fixation
         session["staff_id"] = row.id
         session["csrf"] = csrf_token()
@@ -373,7 +374,8 @@ class Console:
         me = self.me(request, "editor")
         form = await request.post()
         reply_id, lang = str(form.get("id", "")), str(form.get("lang", ""))
-        title, text = str(form.get("title", "")).strip()[:128], str(form.get("text", "")).strip()[:4000]
+        title = clean_text(str(form.get("title", ""))).strip()[:128]
+        text = clean_text(str(form.get("text", ""))).strip()[:4000]
         async with transaction(self.db) as tx:
             if form.get("delete") and reply_id.isdigit():
                 await tx.canned.delete(int(reply_id))
@@ -422,8 +424,8 @@ class Console:
 
 
 def setup(app: web.Application, console: Console, secret: bytes) -> None:
-    aiohttp_session.setup(app, EncryptedCookieStorage(secret, cookie_name="hotline_console", httponly=True,
-                                                      samesite="Lax", max_age=12 * 3600, path="/console"))
+    aiohttp_session.setup(app, ServerSessions(secret, console.db, cookie_name="hotline_console", httponly=True,
+                                              samesite="Lax", max_age=12 * 3600, path="/console"))
     app.middlewares.append(console.guard)
     app.on_shutdown.append(console.stop_streams)
     r = app.router

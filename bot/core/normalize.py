@@ -27,15 +27,6 @@ _SPACES = re.compile(r"\s+")
 _DIGITS_ONLY = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def sanitize(text: str) -> str:
-    """What is stored of a message: NFC, without control characters (NUL can't even be stored in
-    PostgreSQL), line breaks kept."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n")
-
-
 def clean(text: str) -> str:
     """NFC, trimmed, inner whitespace collapsed: what is stored and shown back."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()

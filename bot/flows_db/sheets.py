@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,12 @@ from bot.flowspec.loader import is_flow_file, parse_yaml
 from bot.flowspec.model import LANGS
 
 COLUMNS = ("flow", "node", "field", *LANGS)
+# What an uploaded table may hold: far more than a flow set's texts (about 1,000 rows), far less than what
+# a hostile file can declare (A1:XFD1048576 in a 1.6 KB XLSX took the server to 2 GB). Columns past
+# MAX_COLUMNS are not read; more rows or a longer cell is a clear refusal.
+MAX_ROWS = 20_000
+MAX_COLUMNS = 26
+MAX_CELL_CHARS = 20_000
 OPTION_RE = re.compile(r"^options\[(\d+)\]\.label$")
 
 
@@ -123,7 +129,7 @@ def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
             dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        table = list(csv.reader(io.StringIO(text, newline=""), dialect))
+        table = _limited(csv.reader(io.StringIO(text, newline=""), dialect))
     if not table:
         raise SheetError("the file is empty")
     header = [str(h or "").strip().lower() for h in table[0]]
@@ -149,9 +155,31 @@ def _read_xlsx(data: bytes) -> list[list[Any]]:
     except Exception as exc:
         raise SheetError(f"could not read the spreadsheet: {exc}") from exc
     try:
-        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # the file's own claim of its size is not believed: rows are streamed
+        return _limited(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True))
+    except SheetError:
+        raise
+    except Exception as exc:  # a broken part inside the archive
+        raise SheetError(f"could not read the spreadsheet: {exc}") from exc
     finally:
         book.close()
+
+
+def _limited(table: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """The rows of a table read one at a time, within MAX_ROWS, MAX_COLUMNS and MAX_CELL_CHARS."""
+    out: list[list[Any]] = []
+    for number, row in enumerate(table, start=1):
+        if number > MAX_ROWS:
+            raise SheetError(f"the table has more than {MAX_ROWS} rows (empty rows count); "
+                             "keep only the texts' rows")
+        cells = list(row[:MAX_COLUMNS])
+        for column, cell in enumerate(cells, start=1):
+            if cell is not None and len(str(cell)) > MAX_CELL_CHARS:
+                raise SheetError(f"the cell in row {number}, column {column} is longer than "
+                                 f"{MAX_CELL_CHARS} characters")
+        out.append(cells)
+    return out
 
 
 @dataclass

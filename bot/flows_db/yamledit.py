@@ -20,6 +20,8 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
+from bot.core import hygiene
+from bot.flowspec.limits import shape_problem, text_problem
 from bot.flowspec.model import LANGS
 
 L10N_FIELDS = ("title", "text", "error")
@@ -82,10 +84,14 @@ class FlowDoc:
         self.yaml.allow_duplicate_keys = False
         mapping, sequence, offset = guess_indent(text)
         self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+        if (deep := text_problem(text)) is not None:
+            raise EditError(f"{name} cannot be edited here: {deep}; correct it in the YAML editor first")
         try:
             self.data = self.yaml.load(text)
         except Exception as exc:
             raise EditError(f"{name} is not valid YAML ({exc}); correct it in the YAML editor first") from exc
+        if (problem := shape_problem(self.data)) is not None:
+            raise EditError(f"{name} cannot be edited here: {problem}; correct it in the YAML editor first")
         _keep_anchors(self.data)
         if not isinstance(self.data, CommentedMap):
             raise EditError(f"{name} is not a mapping; correct it in the YAML editor first")
@@ -177,8 +183,9 @@ def skeleton(ntype: str, start: str) -> CommentedMap:
 # -- values --------------------------------------------------------------------------------------
 
 def clean_text(value: str) -> str:
-    """A text as the form sends it, as the loader would read it: \\n line ends, no outer blank lines."""
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    """A text as the form sends it, as the loader would read it: \\n line ends, no outer blank lines, and
+    nothing a flow file should not hold (bot.core.hygiene: NUL, control characters, lone surrogates)."""
+    return hygiene.clean_text(value).strip("\n")
 
 
 def styled(old: Any, new: str) -> Any:

@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.flowspec import prices
+from bot.flowspec.limits import shape_problem, text_problem
 from bot.flowspec.model import (
     EXPECTS,
     LANGS,
@@ -69,8 +70,12 @@ def _yaml() -> YAML:
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
+    if (deep := text_problem(text)) is not None:
+        return None, [Problem(file, None, None, f"YAML error: {deep}")]
     try:
-        return _yaml().load(text), []
+        data = _yaml().load(text)
+    except RecursionError:
+        return None, [Problem(file, None, None, "YAML error: it nests too deeply")]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -80,6 +85,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(file, None, None, f"YAML error{where}: {what}")]
     except YAMLError as exc:
         return None, [Problem(file, None, None, f"YAML error: {exc}")]
+    problem = shape_problem(data)
+    if problem is not None:
+        return None, [Problem(file, None, None, f"YAML error: {problem}")]
+    return data, []
 
 
 class _NodeReader:

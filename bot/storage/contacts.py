@@ -14,7 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.models import contact_channel_table as channel_t
 from bot.storage.models import contact_table as contact_t
 from bot.storage.models import conversation_table as conversation_t
+from bot.storage.models import inbox_event_table as inbox_t
 from bot.storage.models import message_table as message_t
+from bot.storage.models import outbox_table as outbox_t
+from bot.storage.models import timer_table as timer_t
+from bot.storage.models import unanswered_question_table as question_t
 from bot.vocabulary import Status
 
 
@@ -79,10 +83,24 @@ class Contacts:
             lang=lang, script=script, vars=vars, notice_shown=notice_shown, updated_at=now))
 
     async def forget(self, contact_id: int) -> None:
-        """The contact with its channels, conversations and messages (outbox rows carry the address, not
-        the contact, so a goodbye queued in the same transaction is still delivered)."""
-        for table, column in ((message_t, message_t.c.contact_id), (conversation_t, conversation_t.c.contact_id),
-                              (channel_t, channel_t.c.contact_id), (contact_t, contact_t.c.id)):
+        """Every row that holds the contact's data: the contact, its channels, conversations (and their
+        timers), messages, the channels' message ids in the inbox, the unanswered questions they asked,
+        and every outbox row to their addresses (sent, pending or held: nothing more reaches them). A
+        goodbye queued after this, in the same transaction, is still delivered (Outgoing.erase)."""
+        addresses = (await self.conn.execute(select(channel_t.c.channel, channel_t.c.external_id)
+                                             .where(channel_t.c.contact_id == contact_id))).all()
+        for channel, address in addresses:
+            o = outbox_t.c
+            await self.conn.execute(delete(outbox_t).where(o.channel == channel, o.address == address))
+        m, i = message_t.c, inbox_t.c
+        seen = select(m.external_id).where(m.contact_id == contact_id, m.channel == i.channel,
+                                           m.external_id == i.external_id)
+        await self.conn.execute(delete(inbox_t).where(seen.exists()))
+        conversations = select(conversation_t.c.id).where(conversation_t.c.contact_id == contact_id)
+        await self.conn.execute(delete(timer_t).where(timer_t.c.conversation_id.in_(conversations)))
+        for table, column in ((question_t, question_t.c.contact_id), (message_t, message_t.c.contact_id),
+                              (conversation_t, conversation_t.c.contact_id), (channel_t, channel_t.c.contact_id),
+                              (contact_t, contact_t.c.id)):
             await self.conn.execute(delete(table).where(column == contact_id))
 
 

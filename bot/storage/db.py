@@ -40,6 +40,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A failed statement's message (logged with its traceback) must not carry phone numbers or texts.
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() == "sqlite":
         # One connection: SQLite has one writer anyway, and waiting in the pool (asyncio) is far cheaper
         # than waiting in SQLite's busy handler (sleeps).

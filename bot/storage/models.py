@@ -229,21 +229,47 @@ class UnansweredQuestion(Base):
     node_guess: Mapped[str | None] = mapped_column(String(90))
     confidence: Mapped[float] = mapped_column(default=0.0)
     channel: Mapped[str] = mapped_column(String(16))
+    # whose question: /forget deletes it with the rest (SET NULL would keep the text; CASCADE does not)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | added | dismissed
     handled_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A console log-in: the cookie carries a random token, this row its hash. Logging out, a password
+    change or disabling the account deletes the rows, so a copied cookie stops working at once."""
+
+    __tablename__ = "console_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token, hex
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class LoginFailure(Base):
+    """A failed console log-in, per account and per client address (hashed: a password typed into the
+    login field must not be stored), shared by every worker; rows older than the window are pruned."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))  # sha256 of "login:<name>" or "ip:<address>", hex
+    at: Mapped[dt.datetime] = mapped_column()
 
 
 # The Core tables, typed (SQLAlchemy types Model.__table__ as a FromClause), for the modules that
 # speak SQLAlchemy Core on hot paths.
 audit_log_table = cast(Table, AuditLog.__table__)
 canned_reply_table = cast(Table, CannedReply.__table__)
+console_session_table = cast(Table, ConsoleSession.__table__)
 contact_table = cast(Table, Contact.__table__)
 contact_channel_table = cast(Table, ContactChannel.__table__)
 conversation_table = cast(Table, Conversation.__table__)
 flow_draft_table = cast(Table, FlowDraft.__table__)
 flow_version_table = cast(Table, FlowVersion.__table__)
 inbox_event_table = cast(Table, InboxEvent.__table__)
+login_failure_table = cast(Table, LoginFailure.__table__)
 message_table = cast(Table, Message.__table__)
 outbox_table = cast(Table, Outbox.__table__)
 staff_user_table = cast(Table, StaffUser.__table__)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.models import outbox_table as outbox_t
@@ -23,6 +23,7 @@ class Outgoing:
     buttons: list[dict[str, str]]
     node: str | None = None
     message_id: int | None = None
+    erase: bool = False  # deleted once delivered (the goodbye after /forget), not kept as sent
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Outbox:
         """The one place outbox rows are made. `reply`: an answer to the message just received, so
         inside WhatsApp's 24-hour window; a mediator's later message is not."""
         rows = [{"channel": channel, "address": address, "message_id": m.message_id, "status": "pending",
-                 "payload": {"text": m.text, "buttons": m.buttons, "node": m.node, "reply": reply},
+                 "payload": {"text": m.text, "buttons": m.buttons, "node": m.node, "reply": reply,
+                             **({"erase": True} if m.erase else {})},
                  "attempts": 0, "next_attempt_at": now, "created_at": now, "sent_at": None, "error": None}
                 for m in messages]
         if rows:
@@ -84,6 +86,16 @@ class Outbox:
     async def sent(self, batch: list[dict[str, Any]]) -> None:
         """Rows delivered: [{"row_id", "at", "channel_id"}, ...], in one statement."""
         await self.conn.execute(_mark_sent, batch)
+
+    async def release(self, row_ids: list[int], now: dt.datetime) -> int:
+        """Rows this process claimed and did not send (shutting down): due again at once."""
+        o = outbox_t.c
+        done = await self.conn.execute(update(outbox_t).where(o.id.in_(row_ids), o.status == "sending")
+                                       .values(status="pending", next_attempt_at=now))
+        return int(done.rowcount or 0)
+
+    async def erase(self, row_ids: list[int]) -> None:
+        await self.conn.execute(delete(outbox_t).where(outbox_t.c.id.in_(row_ids)))
 
     async def set(self, row_id: int, **values: Any) -> None:
         """A row's status after an attempt (pending with a time to retry, held, failed)."""

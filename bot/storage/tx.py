@@ -23,6 +23,8 @@ from bot.storage.conversations import Conversations, Messages
 from bot.storage.flows import FlowVersions
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox
+from bot.storage.retention import Retention
+from bot.storage.sessions import ConsoleSessions, LoginFailures
 from bot.storage.staff import Audit, StaffAccounts
 from bot.storage.timers import Timers
 from bot.storage.unanswered import Unanswered
@@ -85,6 +87,18 @@ class Tx:
     @cached_property
     def flows(self) -> FlowVersions:
         return FlowVersions(self.conn)
+
+    @cached_property
+    def retention(self) -> Retention:
+        return Retention(self.conn)
+
+    @cached_property
+    def sessions(self) -> ConsoleSessions:
+        return ConsoleSessions(self.conn)
+
+    @cached_property
+    def login_failures(self) -> LoginFailures:
+        return LoginFailures(self.conn)
 
 
 class _Scope:

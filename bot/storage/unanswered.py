@@ -19,10 +19,11 @@ class Unanswered:
         self.conn = conn
 
     async def add(self, *, text: str, lang: str | None, script: str | None, topic: str | None, node: str | None,
-                  confidence: float, channel: str, now: dt.datetime) -> None:
+                  confidence: float, channel: str, now: dt.datetime, contact_id: int | None = None) -> None:
         await self.conn.execute(_insert, [{
             "text": text[:2000], "lang": lang, "script": script, "topic_guess": topic, "node_guess": node,
-            "confidence": confidence, "channel": channel, "status": OPEN, "handled_by": None, "created_at": now}])
+            "confidence": confidence, "channel": channel, "status": OPEN, "handled_by": None, "created_at": now,
+            "contact_id": contact_id}])
 
     async def open(self, limit: int = 5000) -> list[Any]:
         q = question_t.c
