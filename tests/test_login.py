@@ -72,6 +72,21 @@ async def test_disabling_an_account_revokes_its_sessions(desk_db: tuple[Desk, As
     assert (await bob.get("/console/queue")).status == 302
 
 
+async def test_a_new_password_ends_the_other_sessions_and_keeps_this_one(desk_db: tuple[Desk, AsyncEngine]) -> None:
+    from tests.handoff_kit import PASSWORD
+
+    desk, db = desk_db
+    await add_staff(db, "bob")
+    here, elsewhere = await desk.logged_in("bob"), await desk.logged_in("bob")
+    assert await rows(db, ConsoleSession) == 2
+    page = await here.post("/console/account/password", {"current": PASSWORD, "new": "a-new-password-42",
+                                                "repeat": "a-new-password-42"})
+    assert page.status == 303
+    assert (await here.get("/console/queue")).status == 200  # the browser that changed it goes on
+    assert (await elsewhere.get("/console/queue")).status == 302  # the other one is logged out
+    assert await rows(db, ConsoleSession) == 1
+
+
 @pytest.fixture
 async def desk_db(service: ConversationService, db: AsyncEngine, flows: FlowSet,
                   catalogs: Catalogs) -> AsyncIterator[tuple[Desk, AsyncEngine]]:

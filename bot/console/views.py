@@ -357,6 +357,10 @@ class Console:
         else:
             try:
                 await change_own_password(self.db, me.login, current, new)
+                # every session of the old password ended (other browsers too); this one goes on, new
+                session = await aiohttp_session.new_session(request)
+                session["staff_id"] = me.id
+                session["csrf"] = csrf_token()
                 await self.flash(request, L_("Your password is changed."))
             except UserError as exc:
                 await self.flash(request, L_("Not changed: %(why)s."), why=self.t(request, str(exc)))
