@@ -171,7 +171,7 @@ class ConversationService:
             status = check_transition(Status.BOT, Status.WAITING)
             request, p = turn.handoff, turn.profile
             await tx.conversations.hand_over(row.conversation_id, queue=request.queue, priority=request.priority,
-                                             lang=p.lang, now=now)
+                                             lang=p.lang, now=now, reason=request.reason)
             rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now))
             if self.on_handoff is not None:
                 extra = await self.on_handoff(tx, row.conversation_id, p.lang, p.script, request.queue,

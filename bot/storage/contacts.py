@@ -15,6 +15,7 @@ from bot.storage.models import contact_channel_table as channel_t
 from bot.storage.models import contact_table as contact_t
 from bot.storage.models import conversation_table as conversation_t
 from bot.storage.models import message_table as message_t
+from bot.storage.reports import forget_for_reports
 from bot.vocabulary import Status
 
 
@@ -80,7 +81,9 @@ class Contacts:
 
     async def forget(self, contact_id: int) -> None:
         """The contact with its channels, conversations and messages (outbox rows carry the address, not
-        the contact, so a goodbye queued in the same transaction is still delivered)."""
+        the contact, so a goodbye queued in the same transaction is still delivered). Their conversations
+        stay counted in reports, without personal data (bot/storage/reports.py)."""
+        await forget_for_reports(self.conn, contact_id)
         for table, column in ((message_t, message_t.c.contact_id), (conversation_t, conversation_t.c.contact_id),
                               (channel_t, channel_t.c.contact_id), (contact_t, contact_t.c.id)):
             await self.conn.execute(delete(table).where(column == contact_id))

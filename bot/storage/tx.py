@@ -11,6 +11,7 @@ Repositories are made on first use: the hot path pays only for the ones it touch
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,7 @@ from bot.storage.conversations import Conversations, Messages
 from bot.storage.flows import FlowVersions
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox
+from bot.storage.reports import Reports
 from bot.storage.staff import Audit, StaffAccounts
 from bot.storage.timers import Timers
 from bot.storage.unanswered import Unanswered
@@ -85,6 +87,9 @@ class Tx:
     @cached_property
     def flows(self) -> FlowVersions:
         return FlowVersions(self.conn)
+
+    def reports(self, sla: dt.timedelta) -> Reports:
+        return Reports(self.conn, sla)
 
 
 class _Scope:

@@ -1,0 +1,374 @@
+"""Reports for coordinators: what the hotline did in a date range, counted by the database.
+
+Every figure is one aggregate query (GROUP BY, window functions for percentiles) over "facts": one row
+per conversation, the live ones (with their contact's citizenship and region) and those of contacts who
+used /forget (ForgottenConversation: no contact, no messages, no citizenship or region). Percentiles are
+nearest-rank (the value at rank ceil(p*n)), computed with row_number() so that SQLite and PostgreSQL
+give the same numbers. Figures read from messages (did this help?, typed questions) count the stored
+messages only: a forgotten contact's button presses leave with their messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+
+from bot.storage.models import contact_table as contact_t
+from bot.storage.models import conversation_table as conversation_t
+from bot.storage.models import forgotten_conversation_table as forgotten_t
+from bot.storage.models import message_table as message_t
+from bot.storage.models import staff_user_table as staff_t
+from bot.storage.models import unanswered_question_table as question_t
+
+# The one mapping of taxonomy topics (bot/flowspec/taxonomy.yaml) to the groups grant reports count.
+# A test checks that every topic of the taxonomy has a group.
+TOPIC_GROUPS: dict[str, str] = {
+    "patent_apply": "legal", "patent_payment": "legal", "patent_cost_region": "legal", "patent_renewal": "legal",
+    "patent_lost_or_cancelled": "legal", "registration_deadline": "legal", "registration_who_registers": "legal",
+    "registration_extend": "legal", "stay_term": "legal", "job_change": "legal", "entry_ban_check": "legal",
+    "language_exam": "legal", "inn_snils": "legal", "tax_patent": "legal", "residence_permit": "legal",
+    "labour_rights": "legal", "housing": "legal",
+    "health_medical_exam": "medical", "health_insurance_dms": "medical", "health_emergency_free_care": "medical",
+    "health_hiv_tb": "medical", "pregnancy_birth": "medical", "mental_health": "medical",
+    "family_children": "social", "money_bank": "social",
+    "handoff_needed": "urgent",
+    "out_of_scope": "other",
+}
+GROUPS: tuple[str, ...] = ("legal", "medical", "social", "urgent", "other")
+NONE = "none"  # the label of a missing value (no topic, no language ...)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A date range [start, end) of conversations started, and optional equal-filters."""
+
+    start: dt.datetime
+    end: dt.datetime
+    channel: str = ""
+    lang: str = ""
+    citizenship: str = ""
+    region: str = ""
+
+
+@dataclass
+class Table:
+    """One figure: a key (the console names and explains it), column keys and rows."""
+
+    key: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
+class Durations:
+    """Waiting or resolution times in seconds over `count` conversations (None when there are none)."""
+
+    count: int
+    median: float | None
+    p90: float | None
+    within: int  # how many within the limit (the SLA)
+
+
+def _seconds(conn: AsyncConnection, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return cast(func.extract("epoch", later - earlier), Float)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _month(conn: AsyncConnection, column: Any) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _group_of(topic: Any) -> ColumnElement[Any]:
+    return case(*[(topic.in_([t for t, g in TOPIC_GROUPS.items() if g == group]), literal(group))
+                  for group in GROUPS], else_=literal(NONE))
+
+
+def _facts(*, live_only: bool = False) -> Subquery:
+    """One row per conversation, live or forgotten (those with negative ids, never a live one's)."""
+    c, k, f = conversation_t.c, contact_t.c, forgotten_t.c
+    live = (select(c.id, c.contact_id.label("person"), k.created_at.label("first_seen"), c.channel,
+                   func.coalesce(c.lang, k.lang).label("lang"),
+                   k.vars["citizenship"].as_string().label("citizenship"), k.vars["region"].as_string().label("region"),
+                   c.topic, c.status, c.assignee_id, c.started_at, c.handed_over_at, c.handoff_reason,
+                   c.first_response_at, c.resolved_at, c.resolution, c.rating)
+            .select_from(conversation_t.join(contact_t, k.id == c.contact_id)))
+    if live_only:
+        return live.subquery("facts")
+    gone = select((-f.id).label("id"), f.person, f.first_seen, f.channel, f.lang,
+                  cast(null(), String).label("citizenship"), cast(null(), String).label("region"), f.topic,
+                  f.status, f.assignee_id, f.started_at,
+                  f.handed_over_at, f.handoff_reason, f.first_response_at, f.resolved_at, f.resolution, f.rating)
+    return union_all(live, gone).subquery("facts")
+
+
+def _where(facts: Subquery, filters: Filters) -> list[ColumnElement[bool]]:
+    x = facts.c
+    where = [x.started_at >= filters.start, x.started_at < filters.end]
+    for column, value in ((x.channel, filters.channel), (x.lang, filters.lang),
+                          (x.citizenship, filters.citizenship), (x.region, filters.region)):
+        if value:
+            where.append(column == value)
+    return where
+
+
+class Reports:
+    def __init__(self, conn: AsyncConnection, sla: dt.timedelta = dt.timedelta(minutes=15)):
+        self.conn = conn
+        self.sla = sla
+
+    async def _rows(self, query: Any) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in (await self.conn.execute(query)).all()]
+
+    async def summary(self, filters: Filters) -> Table:
+        """People reached (new: first seen in the range), conversations, handed over, answered by the bot
+        only and by a mediator, resolved, rated and the average rating."""
+        facts = _facts()
+        x = facts.c
+        query = select(
+            func.count(func.distinct(x.person)),
+            func.count(func.distinct(case((x.first_seen >= filters.start, x.person)))),
+            func.count(),
+            func.count(x.handed_over_at),
+            func.sum(case((x.handed_over_at.is_(None), 1), else_=0)),
+            func.count(x.first_response_at),
+            func.count(x.resolved_at),
+            func.count(x.rating),
+            func.avg(x.rating),
+        ).where(*_where(facts, filters))
+        row = (await self.conn.execute(query)).one()
+        people, new = int(row[0]), int(row[1])
+        average = round(float(row[8]), 2) if row[8] is not None else None
+        values = [("people", people), ("people_new", new), ("people_returning", people - new),
+                  ("conversations", int(row[2])), ("handed_over", int(row[3])), ("bot_only", int(row[4] or 0)),
+                  ("with_mediator", int(row[5])), ("resolved", int(row[6])), ("rated", int(row[7])),
+                  ("rating_average", average)]
+        return Table("summary", ("figure", "value"), values)
+
+    async def _count_by(self, key: str, filters: Filters, column: Any, *, where: Any = None,
+                        order_by_label: bool = False) -> Table:
+        """Conversations by `column(facts)`, among those `where(facts)` selects (all when None); ordered
+        by the label (months, ratings: never missing) or the most frequent first."""
+        facts = _facts()
+        label = (column(facts.c) if order_by_label else func.coalesce(column(facts.c), NONE)).label("label")
+        extra = [where(facts.c)] if where is not None else []
+        query = (select(label, func.count().label("n")).where(*_where(facts, filters), *extra)
+                 .group_by(label))
+        query = query.order_by(label) if order_by_label else query.order_by(func.count().desc(), label)
+        return Table(key, (key, "conversations"), await self._rows(query))
+
+    async def by_month(self, filters: Filters) -> Table:
+        return await self._count_by("month", filters, lambda x: _month(self.conn, x.started_at), order_by_label=True)
+
+    async def by_topic(self, filters: Filters) -> Table:
+        return await self._count_by("topic", filters, lambda x: x.topic)
+
+    async def by_group(self, filters: Filters) -> Table:
+        return await self._count_by("group", filters, lambda x: _group_of(x.topic))
+
+    async def by_language(self, filters: Filters) -> Table:
+        return await self._count_by("language", filters, lambda x: x.lang)
+
+    async def by_channel(self, filters: Filters) -> Table:
+        return await self._count_by("channel", filters, lambda x: x.channel)
+
+    async def by_citizenship(self, filters: Filters) -> Table:
+        return await self._count_by("citizenship", filters, lambda x: x.citizenship)
+
+    async def by_region(self, filters: Filters) -> Table:
+        return await self._count_by("region", filters, lambda x: x.region)
+
+    async def handoffs_by_reason(self, filters: Filters) -> Table:
+        return await self._count_by("reason", filters, lambda x: x.handoff_reason,
+                                    where=lambda x: x.handed_over_at.is_not(None))
+
+    async def resolutions(self, filters: Filters) -> Table:
+        return await self._count_by("resolution", filters, lambda x: x.resolution,
+                                    where=lambda x: x.resolved_at.is_not(None))
+
+    async def ratings(self, filters: Filters) -> Table:
+        return await self._count_by("rating", filters, lambda x: x.rating, where=lambda x: x.rating.is_not(None),
+                                    order_by_label=True)
+
+    async def _durations(self, filters: Filters, later: str, limit: dt.timedelta | None) -> Durations:
+        facts = _facts()
+        x = facts.c
+        seconds = _seconds(self.conn, x[later], x.handed_over_at).label("d")
+        d = (select(seconds).where(*_where(facts, filters), x.handed_over_at.is_not(None), x[later].is_not(None))
+             .subquery())
+        ranked = select(d.c.d, func.row_number().over(order_by=d.c.d).label("rn"),
+                        func.count().over().label("n")).subquery()
+        r = ranked.c
+        picks = await self._rows(select(r.rn, r.n, r.d).where(or_(r.rn == (50 * r.n + 99) // 100,
+                                                                  r.rn == (90 * r.n + 99) // 100)).order_by(r.rn))
+        within_q = select(func.count(), func.sum(case((d.c.d <= (limit or dt.timedelta()).total_seconds(), 1),
+                                                      else_=0)))
+        count, within = (await self.conn.execute(within_q)).one()
+        if not picks:
+            return Durations(0, None, None, 0)
+        n = int(picks[0][1])
+        at = {int(rn): round(float(value), 1) for rn, _, value in picks}
+        return Durations(int(count), at[(50 * n + 99) // 100], at[(90 * n + 99) // 100],
+                         int(within or 0) if limit is not None else 0)
+
+    async def waits(self, filters: Filters) -> Durations:
+        """From the first handover to the first mediator reply; `within` counts those within the SLA."""
+        return await self._durations(filters, "first_response_at", self.sla)
+
+    async def resolution_times(self, filters: Filters) -> Durations:
+        """From the first handover to the conversation's resolution."""
+        return await self._durations(filters, "resolved_at", None)
+
+    async def per_mediator(self, filters: Filters) -> Table:
+        """Each mediator's conversations, median first-reply time (s), resolved, rated and average rating."""
+        facts = _facts()
+        x = facts.c
+        base = select(x.assignee_id, _seconds(self.conn, x.first_response_at, x.handed_over_at).label("d"),
+                      x.resolved_at, x.rating).where(*_where(facts, filters), x.assignee_id.is_not(None)).subquery()
+        b = base.c
+        ranked = select(b.assignee_id, b.d,
+                        func.row_number().over(partition_by=b.assignee_id, order_by=b.d).label("rn"),
+                        func.count(b.d).over(partition_by=b.assignee_id).label("n")).where(b.d.is_not(None)).subquery()
+        r = ranked.c
+        medians = (select(r.assignee_id, r.d).where(r.rn == (50 * r.n + 99) // 100)).subquery()
+        totals = (select(b.assignee_id, func.count().label("conversations"),
+                         func.count(b.resolved_at).label("resolved"), func.count(b.rating).label("rated"),
+                         func.avg(b.rating).label("rating"))
+                  .group_by(b.assignee_id)).subquery()
+        t, m, s = totals.c, medians.c, staff_t.c
+        query = (select(func.coalesce(s.name, s.login, cast(t.assignee_id, String)), t.conversations, m.d, t.resolved,
+                        t.rated, t.rating)
+                 .select_from(totals.outerjoin(medians, m.assignee_id == t.assignee_id)
+                              .outerjoin(staff_t, s.id == t.assignee_id))
+                 .order_by(t.conversations.desc(), t.assignee_id))
+        rows = [(name, int(n), round(float(d), 1) if d is not None else None, int(resolved), int(rated),
+                 round(float(avg), 2) if avg is not None else None)
+                for name, n, d, resolved, rated, avg in await self._rows(query)]
+        return Table("mediator", ("mediator", "conversations", "median_reply_s", "resolved", "rated", "rating_average"),
+                     rows)
+
+    def _messages_in(self, filters: Filters) -> list[ColumnElement[bool]]:
+        """Messages of the conversations the filters select, in the date range by the message's time."""
+        facts = _facts(live_only=True)
+        where = _where(facts, filters)[2:]  # the equal-filters; dates apply to the messages
+        m = message_t.c
+        return [m.created_at >= filters.start, m.created_at < filters.end,
+                       m.conversation_id == facts.c.id, *where]
+
+    async def helpfulness(self, filters: Filters) -> Table:
+        """"Did this help?" answered with its buttons, by the answer asked about (the node of the bot's last
+        message before), the least helpful first."""
+        where = self._messages_in(filters)
+        m = message_t.c
+        before = message_t.alias("before")
+        bc = before.c
+        answer = (select(bc.node).where(bc.conversation_id == m.conversation_id, bc.id < m.id, bc.direction == "out",
+                                        bc.node.is_not(None))
+                  .order_by(bc.id.desc()).limit(1).scalar_subquery())
+        raw = cast(m.buttons, String)
+        yes = case((raw.like('%"f:yes"%'), 1), else_=0)
+        no = case((raw.like('%"f:no"%'), 1), else_=0)
+        inner = (select(answer.label("node"), yes.label("yes"), no.label("no"))
+                 .select_from(message_t).where(*where, m.direction == "in", m.buttons.is_not(None),
+                                               or_(raw.like('%"f:yes"%'), raw.like('%"f:no"%')))).subquery()
+        i = inner.c
+        node = func.coalesce(i.node, NONE)
+        yes_n, no_n = func.sum(i.yes), func.sum(i.no)
+        query = (select(node, yes_n, no_n).group_by(node)
+                 .order_by((cast(no_n, Float) / (yes_n + no_n)).desc(), no_n.desc(), node))
+        return Table("helpfulness", ("answer", "yes", "no"),
+                     [(n, int(y), int(no)) for n, y, no in await self._rows(query)])
+
+    async def typed(self, filters: Filters) -> Table:
+        """Typed messages (no button, no media, no /command) and typed questions the bot did not understand
+        (kept for the editors; filtered by channel and language only: they have no conversation)."""
+        where = self._messages_in(filters)
+        m, q = message_t.c, question_t.c
+        typed = (await self.conn.execute(
+            select(func.count()).select_from(message_t).where(
+                *where, m.direction == "in", m.buttons.is_(None), m.media.is_(None), ~m.text.like("/%"),
+                m.text != ""))).scalar_one()
+        missed_where = [q.created_at >= filters.start, q.created_at < filters.end]
+        if filters.channel:
+            missed_where.append(q.channel == filters.channel)
+        if filters.lang:
+            missed_where.append(q.lang == filters.lang)
+        missed = (await self.conn.execute(select(func.count()).where(*missed_where))).scalar_one()
+        typed, missed = int(typed), int(missed)
+        share = round(100.0 * (typed - missed) / typed, 1) if typed else None
+        return Table("typed", ("figure", "value"),
+                     [("typed_messages", typed), ("not_understood", missed), ("understood_percent", share)])
+
+    async def unanswered_by_topic(self, filters: Filters) -> Table:
+        q = question_t.c
+        where = [q.created_at >= filters.start, q.created_at < filters.end]
+        if filters.channel:
+            where.append(q.channel == filters.channel)
+        if filters.lang:
+            where.append(q.lang == filters.lang)
+        label = func.coalesce(q.topic_guess, NONE).label("label")
+        query = select(label, func.count()).where(*where).group_by(label).order_by(func.count().desc(), label)
+        return Table("unanswered", ("topic_guess", "questions"), await self._rows(query))
+
+    async def conversations(self, filters: Filters) -> list[tuple[Any, ...]]:
+        """One anonymous row per conversation for the per-conversation export: the person as a random
+        number stable within this export, never a contact id; no names, addresses or texts."""
+        facts = _facts()
+        x = facts.c
+        query = (select(x.person, x.started_at, x.channel, x.lang, x.citizenship, x.region, x.topic,
+                        _group_of(x.topic), x.handoff_reason,
+                        _seconds(self.conn, x.first_response_at, x.handed_over_at),
+                        _seconds(self.conn, x.resolved_at, x.handed_over_at), x.resolution, x.rating)
+                 .where(*_where(facts, filters)).order_by(x.started_at, x.id))
+        people: dict[Any, str] = {}
+        rows = []
+        for person, started, *rest in await self._rows(query):
+            token = people.setdefault(person, secrets.token_hex(6))
+            wait, solve = rest[7], rest[8]
+            rows.append((token, started.date().isoformat(), *rest[:7],
+                         round(float(wait), 1) if wait is not None else None,
+                         round(float(solve), 1) if solve is not None else None, *rest[9:]))
+        return rows
+
+
+CONVERSATION_COLUMNS = ("person", "date", "channel", "language", "citizenship", "region", "topic", "group",
+                        "handoff_reason", "wait_s", "resolution_s", "resolution", "rating")
+
+
+async def forget_for_reports(conn: AsyncConnection, contact_id: int) -> None:
+    """Before a contact is deleted: their conversations, stripped of everything personal, for the counts."""
+    c, k = conversation_t.c, contact_t.c
+    person = -(secrets.randbelow(2**31 - 2) + 1)  # negative: never a live contact's id
+    rows = (select(literal(person, Integer), k.created_at, c.channel, func.coalesce(c.lang, k.lang), c.topic,
+                   c.status, c.assignee_id, c.started_at, c.handed_over_at, c.handoff_reason, c.first_response_at,
+                   c.resolved_at, c.resolution, c.rating)
+            .select_from(conversation_t.join(contact_t, k.id == c.contact_id)).where(c.contact_id == contact_id))
+    columns = ["person", "first_seen", "channel", "lang", "topic", "status", "assignee_id", "started_at",
+               "handed_over_at", "handoff_reason", "first_response_at", "resolved_at", "resolution", "rating"]
+    await conn.execute(insert(forgotten_t).from_select(columns, rows))
+
+
+__all__ = ["CONVERSATION_COLUMNS", "GROUPS", "NONE", "TOPIC_GROUPS", "Durations", "Filters", "Reports", "Table",
+           "forget_for_reports"]
