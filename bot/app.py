@@ -18,6 +18,8 @@ from bot.console.editor import MAX_UPLOAD, Editor
 from bot.console.editor import setup as setup_editor
 from bot.console.prices import PricesPage
 from bot.console.prices import setup as setup_prices
+from bot.console.reports import ReportsPage
+from bot.console.reports import setup as setup_reports
 from bot.console.users import ensure_first_admin
 from bot.console.views import Console
 from bot.console.views import setup as setup_console
@@ -51,6 +53,7 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
         key = session_key(runtime.settings.console_secret_key.get_secret_value()
                           if runtime.settings.console_secret_key else None, DEFAULT_SQLITE.parent / "console.key")
         setup_console(app, console, key)
+        setup_reports(app, ReportsPage(console))
         if runtime.store is not None:
             editor = Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
                             review_months=runtime.settings.review_period_months,

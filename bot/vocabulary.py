@@ -19,7 +19,7 @@ QUEUES: tuple[str, ...] = ("legal", "medical", "general")  # a conversation wait
 SKILLS = QUEUES
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 RESOLUTIONS: tuple[str, ...] = ("answered", "referred", "no_reply", "duplicate", "spam", "other")
-ROLES: tuple[str, ...] = ("admin", "editor", "mediator")
+ROLES: tuple[str, ...] = ("admin", "editor", "mediator", "coordinator")
 
 
 class Status(StrEnum):
