@@ -129,6 +129,8 @@ class Console:
         raise web.HTTPFound("/console/queue")
 
     async def queue(self, request: web.Request) -> web.Response:
+        if not request[STAFF].has("mediator") and request[STAFF].has("coordinator"):
+            raise web.HTTPFound("/console/reports")  # where a coordinator starts (after logging in too)
         me = self.me(request)
         q = request.query
         items = await self.handoff.queue(me, lang=q.get("lang", ""), skill=q.get("skill", ""),
