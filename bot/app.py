@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import probes
 from bot.channels import webchat
 from bot.console.auth import session_key
 from bot.console.editor import MAX_UPLOAD, Editor
@@ -48,6 +49,7 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
     app = web.Application(client_max_size=max(limit, MAX_UPLOAD + 64 * 1024) if console is not None else limit)
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    probes.setup(app, runtime)  # /metrics, /readyz
     webchat.setup(app, runtime.service, runtime.settings.max_message_chars)
     if console is not None:
         key = session_key(runtime.settings.console_secret_key.get_secret_value()

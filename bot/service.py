@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bot import metrics
 from bot.core.engine import Engine
 from bot.core.model import ConvState, HandoffRequest, Inbound, Profile, Reply, Turn
 from bot.core.normalize import sanitize
@@ -73,6 +75,8 @@ class ConversationService:
         return lock
 
     async def handle(self, inbound: Inbound) -> HandleResult:
+        metrics.received(inbound.channel)
+        started = time.perf_counter()
         inbound = replace(inbound, text=sanitize(inbound.text or ""))
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         # Across processes the row lock on contact_channel (PostgreSQL) does the same.
@@ -81,6 +85,7 @@ class ConversationService:
                 result = await self._handle(tx, inbound)
             if self.publish and result.conversation_id and (result.status != Status.BOT or result.handed_over):
                 await self.publish({"type": "message", "conversation_id": result.conversation_id})
+            metrics.handled(inbound.channel, time.perf_counter() - started)
             return result
 
     async def _handle(self, tx: Tx, inbound: Inbound) -> HandleResult:
