@@ -2,8 +2,8 @@
 bars, a printable monthly summary (one A4 page) and the exports for grant reports (CSV, XLSX, and an
 anonymised per-conversation CSV). The numbers come from bot/storage/reports.py (SQL aggregates).
 
-Page text is English, marked with N_ for the catalogs; templates call `_`, the console's gettext when it
-has one installed, else the identity."""
+Page text is English, marked with L_ (Python) and _() (templates) as the console's `console` catalog
+domain expects; until the console renders with its own `_`, an identity `_` is the environment's default."""
 
 from __future__ import annotations
 
@@ -17,62 +17,67 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.views import Console
-from bot.core.texts import N_
 from bot.storage import reading, utcnow
 from bot.storage.reports import CONVERSATION_COLUMNS, Durations, Filters, Table
 from bot.vocabulary import CHANNELS, LANGS
 
+
+def L_(message: str) -> str:
+    """Marks a console string for the catalogs (the console's own L_ once its catalogs are merged)."""
+    return message
+
+
 ROLE = "coordinator"
 CITIZENSHIPS = ("uz", "tj", "kg", "eaeu", "other")  # the values the flows save (flows/main.yaml)
-RANGES = {"this_month": N_("This month"), "last_month": N_("Last month"), "this_quarter": N_("This quarter"),
-          "last_quarter": N_("Last quarter"), "custom": N_("Custom range")}
+RANGES = {"this_month": L_("This month"), "last_month": L_("Last month"), "this_quarter": L_("This quarter"),
+          "last_quarter": L_("Last quarter"), "custom": L_("Custom range")}
 MAX_DAYS = 3 * 366  # a longer range is refused: it says nothing a yearly report doesn't
 
 # Each figure: its title and the one line that says what it counts.
 FIGURES: dict[str, tuple[str, str]] = {
-    "summary": (N_("In numbers"), N_("People: distinct contacts whose conversations started in the range (new: "
+    "summary": (L_("In numbers"), L_("People: distinct contacts whose conversations started in the range (new: "
                                      "first seen in it). Conversations started in the range, including those of "
                                      "people who later asked to be forgotten.")),
-    "month": (N_("Conversations by month"), N_("Conversations by the month they started in.")),
-    "group": (N_("Consultations by group"), N_("Conversations by the group of their last topic: legal, medical, "
+    "month": (L_("Conversations by month"), L_("Conversations by the month they started in.")),
+    "group": (L_("Consultations by group"), L_("Conversations by the group of their last topic: legal, medical, "
                                                "social, urgent (none: no topic was reached).")),
-    "topic": (N_("Consultations by topic"), N_("Conversations by the last topic the bot answered in them.")),
-    "language": (N_("By language"), N_("Conversations by the language the person used.")),
-    "channel": (N_("By channel"), N_("Conversations by channel: Telegram, WhatsApp, web chat.")),
-    "citizenship": (N_("By citizenship"), N_("Conversations by the citizenship the person gave (none: not given, "
+    "topic": (L_("Consultations by topic"), L_("Conversations by the last topic the bot answered in them.")),
+    "language": (L_("By language"), L_("Conversations by the language the person used.")),
+    "channel": (L_("By channel"), L_("Conversations by channel: Telegram, WhatsApp, web chat.")),
+    "citizenship": (L_("By citizenship"), L_("Conversations by the citizenship the person gave (none: not given, "
                                              "or forgotten at their request).")),
-    "region": (N_("By region"), N_("Conversations by the region the person gave.")),
-    "reason": (N_("Handoffs by reason"), N_("Conversations handed to a mediator, by why the bot handed them over "
+    "region": (L_("By region"), L_("Conversations by the region the person gave.")),
+    "reason": (L_("Handoffs by reason"), L_("Conversations handed to a mediator, by why the bot handed them over "
                                             "the first time.")),
-    "times": (N_("Waiting and resolution times"), N_("From the first handover to the first mediator reply, and "
+    "times": (L_("Waiting and resolution times"), L_("From the first handover to the first mediator reply, and "
                                                      "to the resolution, in minutes (median and 90th percentile); "
                                                      "the share of first replies within the SLA.")),
-    "resolution": (N_("Resolutions"), N_("Resolved conversations by the category the mediator chose.")),
-    "rating": (N_("Ratings"), N_("Ratings (1-5) people gave after a mediator resolved their conversation.")),
-    "mediator": (N_("Per mediator"), N_("Conversations each mediator had, their median first-reply time in "
+    "resolution": (L_("Resolutions"), L_("Resolved conversations by the category the mediator chose.")),
+    "rating": (L_("Ratings"), L_("Ratings (1-5) people gave after a mediator resolved their conversation.")),
+    "mediator": (L_("Per mediator"), L_("Conversations each mediator had, their median first-reply time in "
                                         "minutes, resolved and rated conversations and the average rating.")),
-    "helpfulness": (N_("Did this help?"), N_("Yes and No pressed under an answer, by answer; the least helpful "
+    "helpfulness": (L_("Did this help?"), L_("Yes and No pressed under an answer, by answer; the least helpful "
                                              "first.")),
-    "typed": (N_("Typed questions"), N_("Typed messages (no button, no command) and those the bot did not "
+    "typed": (L_("Typed questions"), L_("Typed messages (no button, no command) and those the bot did not "
                                         "understand (kept for the editors); the share understood.")),
-    "unanswered": (N_("Not understood, by topic guess"), N_("Typed questions the bot did not understand, by the "
+    "unanswered": (L_("Not understood, by topic guess"), L_("Typed questions the bot did not understand, by the "
                                                             "topic it guessed.")),
 }
 COLUMNS: dict[str, str] = {
-    "figure": N_("Figure"), "value": N_("Value"), "conversations": N_("Conversations"), "month": N_("Month"),
-    "group": N_("Group"), "topic": N_("Topic"), "language": N_("Language"), "channel": N_("Channel"),
-    "citizenship": N_("Citizenship"), "region": N_("Region"), "reason": N_("Reason"),
-    "resolution": N_("Resolution"), "rating": N_("Rating"), "mediator": N_("Mediator"),
-    "median_reply_min": N_("Median reply, min"), "resolved": N_("Resolved"), "rated": N_("Rated"),
-    "rating_average": N_("Average rating"), "answer": N_("Answer"), "yes": N_("Yes"), "no": N_("No"),
-    "topic_guess": N_("Topic guess"), "questions": N_("Questions"), "time": N_("Time"), "count": N_("Count"),
-    "median_min": N_("Median, min"), "p90_min": N_("90th percentile, min"), "within_sla": N_("Within SLA, %"),
+    "figure": L_("Figure"), "value": L_("Value"), "conversations": L_("Conversations"), "month": L_("Month"),
+    "group": L_("Group"), "topic": L_("Topic"), "language": L_("Language"), "channel": L_("Channel"),
+    "citizenship": L_("Citizenship"), "region": L_("Region"), "reason": L_("Reason"),
+    "resolution": L_("Resolution"), "rating": L_("Rating"), "mediator": L_("Mediator"),
+    "median_reply_min": L_("Median reply, min"), "resolved": L_("Resolved"), "rated": L_("Rated"),
+    "rating_average": L_("Average rating"), "answer": L_("Answer"), "yes": L_("Yes"), "no": L_("No"),
+    "topic_guess": L_("Topic guess"), "questions": L_("Questions"), "time": L_("Time"), "count": L_("Count"),
+    "median_min": L_("Median, min"), "p90_min": L_("90th percentile, min"), "within_sla": L_("Within SLA, %"),
     # the rows of the summary and typed-questions tables
-    "people": N_("People reached"), "people_new": N_("new"), "people_returning": N_("returning"),
-    "handed_over": N_("Handed to a mediator"), "bot_only": N_("Answered by the bot only"),
-    "with_mediator": N_("Answered by a mediator"), "typed_messages": N_("Typed messages"),
-    "not_understood": N_("Not understood"), "understood_percent": N_("Understood, %"),
-    "wait": N_("Wait for the first reply"), "resolution_time": N_("Handover to resolution"),
+    "people": L_("People reached"), "people_new": L_("new"), "people_returning": L_("returning"),
+    "handed_over": L_("Handed to a mediator"), "bot_only": L_("Answered by the bot only"),
+    "with_mediator": L_("Answered by a mediator"), "typed_messages": L_("Typed messages"),
+    "not_understood": L_("Not understood"), "understood_percent": L_("Understood, %"),
+    "wait": L_("Wait for the first reply"), "resolution_time": L_("Handover to resolution"),
 }
 CHARTS = ("month", "group", "language", "channel", "citizenship", "region", "reason", "resolution", "rating",
           "topic", "unanswered")
@@ -173,17 +178,17 @@ def _figure(table: Table) -> Figure:
 
 
 async def collect(db: Any, filters: Filters, sla: dt.timedelta) -> list[Figure]:
-    """Every figure of the page, in its order."""
+    """Every figure of the page, in its order: the conversation figures from one statement."""
     async with reading(db) as tx:
         r = tx.reports(sla)
-        tables = [await r.summary(filters), await r.by_month(filters), await r.by_group(filters),
-                  await r.by_topic(filters), await r.by_language(filters), await r.by_channel(filters),
-                  await r.by_citizenship(filters), await r.by_region(filters), await r.handoffs_by_reason(filters)]
-        figures = [_figure(t) for t in tables]
-        figures.append(_times(await r.waits(filters), await r.resolution_times(filters)))
-        for table in (await r.resolutions(filters), await r.ratings(filters), await r.per_mediator(filters),
-                      await r.helpfulness(filters), await r.typed(filters), await r.unanswered_by_topic(filters)):
-            figures.append(_figure(table))
+        overview = await r.overview(filters)
+        more = [await r.per_mediator(filters), await r.helpfulness(filters), await r.typed(filters),
+                await r.unanswered_by_topic(filters)]
+    t = overview.tables
+    figures = [_figure(overview.summary)] + [_figure(t[key]) for key in (
+        "month", "group", "topic", "language", "channel", "citizenship", "region", "reason")]
+    figures.append(_times(overview.waits, overview.resolution_times))
+    figures += [_figure(t["resolution"]), _figure(t["rating"])] + [_figure(table) for table in more]
     return figures
 
 
@@ -239,10 +244,12 @@ def conversations_csv(rows: Sequence[tuple[Any, ...]]) -> str:
 class ReportsPage:
     def __init__(self, console: Console, today: Callable[[], dt.date] = lambda: utcnow().date()):
         self.console, self.today = console, today
+        # a console that renders with its own `_` (per request language) overrides this default
+        console.env.globals.setdefault("_", lambda message, **params: message)
 
     def _tr(self) -> Callable[[str], str]:
-        gettext = self.console.env.globals.get("gettext") or self.console.env.globals.get("_")
-        return gettext if callable(gettext) else (lambda text: text)
+        """The exports' words: English (the catalogs translate the page)."""
+        return lambda text: text
 
     def _filters(self, request: web.Request) -> tuple[str, Filters]:
         self.console.me(request, ROLE)
@@ -259,8 +266,7 @@ class ReportsPage:
         return await collect(self.console.db, filters, self.console.handoff.policy.sla)
 
     def _render(self, template: str, request: web.Request, **context: Any) -> web.Response:
-        tr = self._tr()
-        return self.console.render(template, request, _=tr, named_rows=NAMED_ROWS, columns=COLUMNS, ranges=RANGES,
+        return self.console.render(template, request, named_rows=NAMED_ROWS, columns=COLUMNS, ranges=RANGES,
                                    channels=tuple(CHANNELS), langs=LANGS, citizenships=CITIZENSHIPS, q=request.query,
                                    **context)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +135,65 @@ def _where(facts: Subquery, filters: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
+# figure -> (its label from the facts, which conversations it counts (None: all), ordered by label)
+_BREAKDOWNS: dict[str, tuple[Any, Any, bool]] = {
+    "month": (lambda conn, x: _month(conn, x.started_at), None, True),
+    "group": (lambda conn, x: _group_of(x.topic), None, False),
+    "topic": (lambda conn, x: x.topic, None, False),
+    "language": (lambda conn, x: x.lang, None, False),
+    "channel": (lambda conn, x: x.channel, None, False),
+    "citizenship": (lambda conn, x: x.citizenship, None, False),
+    "region": (lambda conn, x: x.region, None, False),
+    "reason": (lambda conn, x: x.handoff_reason, lambda x: x.handed_over_at.is_not(None), False),
+    "resolution": (lambda conn, x: x.resolution, lambda x: x.resolved_at.is_not(None), False),
+    "rating": (lambda conn, x: x.rating, lambda x: x.rating.is_not(None), True),
+}
+_ORDERED = frozenset(key for key, (_, _, ordered) in _BREAKDOWNS.items() if ordered)
+
+
+@dataclass
+class Overview:
+    summary: Table
+    tables: dict[str, Table]
+    waits: Durations
+    resolution_times: Durations
+
+
+def _overview(rows: Sequence[Any]) -> Overview:
+    """The (figure, label, value) rows of Reports.overview as tables, in the page's order: by label
+    (months, ratings) or the most frequent first."""
+    found: dict[str, dict[str, float | None]] = {}
+    for figure, label, value in rows:
+        found.setdefault(figure, {})[label] = value
+    s = found["summary"]
+    count = {k: int(v or 0) for k, v in s.items() if k != "rating_average"}
+    average = s.get("rating_average")
+    summary = Table("summary", ("figure", "value"), [
+        ("people", count["people"]), ("people_new", count["people_new"]),
+        ("people_returning", count["people"] - count["people_new"]), ("conversations", count["conversations"]),
+        ("handed_over", count["handed_over"]), ("bot_only", count["bot_only"]),
+        ("with_mediator", count["with_mediator"]), ("resolved", count["resolved"]), ("rated", count["rated"]),
+        ("rating_average", round(float(average), 2) if average is not None else None)])
+    tables = {}
+    for key in _BREAKDOWNS:
+        counts: list[tuple[Any, int]] = [(label, int(value or 0)) for label, value in found.get(key, {}).items()]
+        if key in _ORDERED:
+            counts.sort(key=lambda c: c[0])
+        else:
+            counts.sort(key=lambda c: (-c[1], c[0]))
+        if key == "rating":
+            counts = [(int(float(label)), n) for label, n in counts]
+        tables[key] = Table(key, (key, "conversations"), list(counts))
+
+    def durations(key: str) -> Durations:
+        d = found.get(key, {})
+        median, p90 = d.get("median"), d.get("p90")
+        return Durations(int(d.get("count") or 0), round(float(median), 1) if median is not None else None,
+                         round(float(p90), 1) if p90 is not None else None, int(d.get("within") or 0))
+
+    return Overview(summary, tables, durations("wait"), durations("resolution_time"))
+
+
 class Reports:
     def __init__(self, conn: AsyncConnection, sla: dt.timedelta = dt.timedelta(minutes=15)):
         self.conn = conn
@@ -142,104 +202,97 @@ class Reports:
     async def _rows(self, query: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in (await self.conn.execute(query)).all()]
 
-    async def summary(self, filters: Filters) -> Table:
-        """People reached (new: first seen in the range), conversations, handed over, answered by the bot
-        only and by a mediator, resolved, rated and the average rating."""
+    async def overview(self, filters: Filters) -> Overview:
+        """Every conversation figure in one statement: the filtered facts are read once (a MATERIALIZED
+        common table expression) and each figure is a small aggregate over them, joined by UNION ALL
+        as (figure, label, value) rows; percentiles pick ranks with row_number()."""
         facts = _facts()
-        x = facts.c
-        query = select(
-            func.count(func.distinct(x.person)),
-            func.count(func.distinct(case((x.first_seen >= filters.start, x.person)))),
-            func.count(),
-            func.count(x.handed_over_at),
-            func.sum(case((x.handed_over_at.is_(None), 1), else_=0)),
-            func.count(x.first_response_at),
-            func.count(x.resolved_at),
-            func.count(x.rating),
-            func.avg(x.rating),
-        ).where(*_where(facts, filters))
-        row = (await self.conn.execute(query)).one()
-        people, new = int(row[0]), int(row[1])
-        average = round(float(row[8]), 2) if row[8] is not None else None
-        values = [("people", people), ("people_new", new), ("people_returning", people - new),
-                  ("conversations", int(row[2])), ("handed_over", int(row[3])), ("bot_only", int(row[4] or 0)),
-                  ("with_mediator", int(row[5])), ("resolved", int(row[6])), ("rated", int(row[7])),
-                  ("rating_average", average)]
-        return Table("summary", ("figure", "value"), values)
+        f = select(facts).where(*_where(facts, filters)).cte("f").prefix_with("MATERIALIZED")
+        x = f.c
 
-    async def _count_by(self, key: str, filters: Filters, column: Any, *, where: Any = None,
-                        order_by_label: bool = False) -> Table:
-        """Conversations by `column(facts)`, among those `where(facts)` selects (all when None); ordered
-        by the label (months, ratings: never missing) or the most frequent first."""
-        facts = _facts()
-        label = (column(facts.c) if order_by_label else func.coalesce(column(facts.c), NONE)).label("label")
-        extra = [where(facts.c)] if where is not None else []
-        query = (select(label, func.count().label("n")).where(*_where(facts, filters), *extra)
-                 .group_by(label))
-        query = query.order_by(label) if order_by_label else query.order_by(func.count().desc(), label)
-        return Table(key, (key, "conversations"), await self._rows(query))
+        def row(figure: str, label: Any, value: Any) -> Any:
+            return select(literal(figure).label("figure"), cast(label, String).label("label"),
+                          cast(value, Float).label("value")).select_from(f)
+
+        parts = [
+            row("summary", literal("people"), func.count(func.distinct(x.person))),
+            row("summary", literal("people_new"),
+                func.count(func.distinct(case((x.first_seen >= filters.start, x.person))))),
+            row("summary", literal("conversations"), func.count()),
+            row("summary", literal("handed_over"), func.count(x.handed_over_at)),
+            row("summary", literal("bot_only"), func.coalesce(func.sum(case((x.handed_over_at.is_(None), 1),
+                                                                            else_=0)), 0)),
+            row("summary", literal("with_mediator"), func.count(x.first_response_at)),
+            row("summary", literal("resolved"), func.count(x.resolved_at)),
+            row("summary", literal("rated"), func.count(x.rating)),
+            row("summary", literal("rating_average"), func.avg(x.rating)),
+        ]
+        for key, (label, where, _) in _BREAKDOWNS.items():
+            expr = label(self.conn, x)
+            name = cast(expr, String) if key in _ORDERED else func.coalesce(cast(expr, String), NONE)
+            part = row(key, name, func.count())
+            if where is not None:
+                part = part.where(where(x))
+            parts.append(part.group_by(name))
+        for key, later, limit in (("wait", "first_response_at", self.sla), ("resolution_time", "resolved_at", None)):
+            d = (select(_seconds(self.conn, x[later], x.handed_over_at).label("d"))
+                 .where(x.handed_over_at.is_not(None), x[later].is_not(None)).subquery())
+            ranked = select(d.c.d, func.row_number().over(order_by=d.c.d).label("rn"),
+                            func.count().over().label("n")).subquery()
+            r = ranked.c
+            for label, percent in (("median", 50), ("p90", 90)):
+                parts.append(select(literal(key), literal(label), cast(r.d, Float))
+                             .where(r.rn == (percent * r.n + 99) // 100))
+            parts.append(select(literal(key), literal("count"), cast(func.count(), Float)).select_from(d))
+            if limit is not None:
+                parts.append(select(literal(key), literal("within"), cast(func.coalesce(func.sum(
+                    case((d.c.d <= limit.total_seconds(), 1), else_=0)), 0), Float)).select_from(d))
+        rows = (await self.conn.execute(union_all(*parts))).all()
+        return _overview(rows)
+
+    async def summary(self, filters: Filters) -> Table:
+        return (await self.overview(filters)).summary
+
+    async def _breakdown(self, key: str, filters: Filters) -> Table:
+        return (await self.overview(filters)).tables[key]
 
     async def by_month(self, filters: Filters) -> Table:
-        return await self._count_by("month", filters, lambda x: _month(self.conn, x.started_at), order_by_label=True)
+        return await self._breakdown("month", filters)
 
     async def by_topic(self, filters: Filters) -> Table:
-        return await self._count_by("topic", filters, lambda x: x.topic)
+        return await self._breakdown("topic", filters)
 
     async def by_group(self, filters: Filters) -> Table:
-        return await self._count_by("group", filters, lambda x: _group_of(x.topic))
+        return await self._breakdown("group", filters)
 
     async def by_language(self, filters: Filters) -> Table:
-        return await self._count_by("language", filters, lambda x: x.lang)
+        return await self._breakdown("language", filters)
 
     async def by_channel(self, filters: Filters) -> Table:
-        return await self._count_by("channel", filters, lambda x: x.channel)
+        return await self._breakdown("channel", filters)
 
     async def by_citizenship(self, filters: Filters) -> Table:
-        return await self._count_by("citizenship", filters, lambda x: x.citizenship)
+        return await self._breakdown("citizenship", filters)
 
     async def by_region(self, filters: Filters) -> Table:
-        return await self._count_by("region", filters, lambda x: x.region)
+        return await self._breakdown("region", filters)
 
     async def handoffs_by_reason(self, filters: Filters) -> Table:
-        return await self._count_by("reason", filters, lambda x: x.handoff_reason,
-                                    where=lambda x: x.handed_over_at.is_not(None))
+        return await self._breakdown("reason", filters)
 
     async def resolutions(self, filters: Filters) -> Table:
-        return await self._count_by("resolution", filters, lambda x: x.resolution,
-                                    where=lambda x: x.resolved_at.is_not(None))
+        return await self._breakdown("resolution", filters)
 
     async def ratings(self, filters: Filters) -> Table:
-        return await self._count_by("rating", filters, lambda x: x.rating, where=lambda x: x.rating.is_not(None),
-                                    order_by_label=True)
-
-    async def _durations(self, filters: Filters, later: str, limit: dt.timedelta | None) -> Durations:
-        facts = _facts()
-        x = facts.c
-        seconds = _seconds(self.conn, x[later], x.handed_over_at).label("d")
-        d = (select(seconds).where(*_where(facts, filters), x.handed_over_at.is_not(None), x[later].is_not(None))
-             .subquery())
-        ranked = select(d.c.d, func.row_number().over(order_by=d.c.d).label("rn"),
-                        func.count().over().label("n")).subquery()
-        r = ranked.c
-        picks = await self._rows(select(r.rn, r.n, r.d).where(or_(r.rn == (50 * r.n + 99) // 100,
-                                                                  r.rn == (90 * r.n + 99) // 100)).order_by(r.rn))
-        within_q = select(func.count(), func.sum(case((d.c.d <= (limit or dt.timedelta()).total_seconds(), 1),
-                                                      else_=0)))
-        count, within = (await self.conn.execute(within_q)).one()
-        if not picks:
-            return Durations(0, None, None, 0)
-        n = int(picks[0][1])
-        at = {int(rn): round(float(value), 1) for rn, _, value in picks}
-        return Durations(int(count), at[(50 * n + 99) // 100], at[(90 * n + 99) // 100],
-                         int(within or 0) if limit is not None else 0)
+        return await self._breakdown("rating", filters)
 
     async def waits(self, filters: Filters) -> Durations:
         """From the first handover to the first mediator reply; `within` counts those within the SLA."""
-        return await self._durations(filters, "first_response_at", self.sla)
+        return (await self.overview(filters)).waits
 
     async def resolution_times(self, filters: Filters) -> Durations:
         """From the first handover to the conversation's resolution."""
-        return await self._durations(filters, "resolved_at", None)
+        return (await self.overview(filters)).resolution_times
 
     async def per_mediator(self, filters: Filters) -> Table:
         """Each mediator's conversations, median first-reply time (s), resolved, rated and average rating."""
@@ -271,11 +324,13 @@ class Reports:
 
     def _messages_in(self, filters: Filters) -> list[ColumnElement[bool]]:
         """Messages of the conversations the filters select, in the date range by the message's time."""
-        facts = _facts(live_only=True)
-        where = _where(facts, filters)[2:]  # the equal-filters; dates apply to the messages
         m = message_t.c
-        return [m.created_at >= filters.start, m.created_at < filters.end,
-                       m.conversation_id == facts.c.id, *where]
+        dates = [m.created_at >= filters.start, m.created_at < filters.end]
+        facts = _facts(live_only=True)
+        chosen = _where(facts, filters)[2:]  # the equal-filters; dates apply to the messages
+        if not chosen:  # every conversation: no join
+            return dates
+        return [*dates, m.conversation_id.in_(select(facts.c.id).where(*chosen))]
 
     async def helpfulness(self, filters: Filters) -> Table:
         """"Did this help?" answered with its buttons, by the answer asked about (the node of the bot's last
