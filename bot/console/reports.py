@@ -182,7 +182,7 @@ async def collect(db: Any, filters: Filters, sla: dt.timedelta) -> list[Figure]:
     async with reading(db) as tx:
         r = tx.reports(sla)
         overview = await r.overview(filters)
-        more = [await r.per_mediator(filters), await r.helpfulness(filters), await r.typed(filters),
+        more = [overview.mediators, await r.helpfulness(filters), await r.typed(filters),
                 await r.unanswered_by_topic(filters)]
     t = overview.tables
     figures = [_figure(overview.summary)] + [_figure(t[key]) for key in (

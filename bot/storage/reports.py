@@ -157,6 +157,8 @@ class Overview:
     tables: dict[str, Table]
     waits: Durations
     resolution_times: Durations
+    mediator_rows: dict[str, tuple[Any, ...]]  # by assignee id: conversations, median, resolved, rated, rating
+    mediators: Table = field(default_factory=lambda: Table("mediator", ()))
 
 
 def _overview(rows: Sequence[Any]) -> Overview:
@@ -191,7 +193,15 @@ def _overview(rows: Sequence[Any]) -> Overview:
         return Durations(int(d.get("count") or 0), round(float(median), 1) if median is not None else None,
                          round(float(p90), 1) if p90 is not None else None, int(d.get("within") or 0))
 
-    return Overview(summary, tables, durations("wait"), durations("resolution_time"))
+    per: dict[str, tuple[Any, ...]] = {}
+    for who, n in sorted(found.get("mediator.conversations", {}).items(), key=lambda c: (-(c[1] or 0), c[0])):
+        median = found.get("mediator.median", {}).get(who)
+        rating = found.get("mediator.rating", {}).get(who)
+        per[who] = (int(n or 0), round(float(median), 1) if median is not None else None,
+                    int(found.get("mediator.resolved", {}).get(who) or 0),
+                    int(found.get("mediator.rated", {}).get(who) or 0),
+                    round(float(rating), 2) if rating is not None else None)
+    return Overview(summary, tables, durations("wait"), durations("resolution_time"), per)
 
 
 class Reports:
@@ -247,8 +257,27 @@ class Reports:
             if limit is not None:
                 parts.append(select(literal(key), literal("within"), cast(func.coalesce(func.sum(
                     case((d.c.d <= limit.total_seconds(), 1), else_=0)), 0), Float)).select_from(d))
+        assigned = x.assignee_id.is_not(None)
+        for key, value in (("conversations", func.count()), ("resolved", func.count(x.resolved_at)),
+                           ("rated", func.count(x.rating)), ("rating", func.avg(x.rating))):
+            parts.append(row(f"mediator.{key}", x.assignee_id, value).where(assigned).group_by(x.assignee_id))
+        replies = (select(x.assignee_id, _seconds(self.conn, x.first_response_at, x.handed_over_at).label("d"))
+                   .where(assigned, x.first_response_at.is_not(None), x.handed_over_at.is_not(None)).subquery())
+        ranked = select(replies.c.assignee_id, replies.c.d,
+                        func.row_number().over(partition_by=replies.c.assignee_id, order_by=replies.c.d).label("rn"),
+                        func.count().over(partition_by=replies.c.assignee_id).label("n")).subquery()
+        r = ranked.c
+        parts.append(select(literal("mediator.median"), cast(r.assignee_id, String), cast(r.d, Float))
+                     .where(r.rn == (50 * r.n + 99) // 100))
         rows = (await self.conn.execute(union_all(*parts))).all()
-        return _overview(rows)
+        found = _overview(rows)
+        ids = [int(float(i)) for i in found.mediator_rows]
+        names = {row.id: row.name or row.login for row in (await self.conn.execute(
+            select(staff_t.c.id, staff_t.c.name, staff_t.c.login).where(staff_t.c.id.in_(ids)))).all()} if ids else {}
+        found.mediators = Table("mediator", ("mediator", "conversations", "median_reply_s", "resolved", "rated",
+                                             "rating_average"),
+                                [(names.get(int(float(i)), i), *values) for i, values in found.mediator_rows.items()])
+        return found
 
     async def summary(self, filters: Filters) -> Table:
         return (await self.overview(filters)).summary
@@ -296,31 +325,7 @@ class Reports:
 
     async def per_mediator(self, filters: Filters) -> Table:
         """Each mediator's conversations, median first-reply time (s), resolved, rated and average rating."""
-        facts = _facts()
-        x = facts.c
-        base = select(x.assignee_id, _seconds(self.conn, x.first_response_at, x.handed_over_at).label("d"),
-                      x.resolved_at, x.rating).where(*_where(facts, filters), x.assignee_id.is_not(None)).subquery()
-        b = base.c
-        ranked = select(b.assignee_id, b.d,
-                        func.row_number().over(partition_by=b.assignee_id, order_by=b.d).label("rn"),
-                        func.count(b.d).over(partition_by=b.assignee_id).label("n")).where(b.d.is_not(None)).subquery()
-        r = ranked.c
-        medians = (select(r.assignee_id, r.d).where(r.rn == (50 * r.n + 99) // 100)).subquery()
-        totals = (select(b.assignee_id, func.count().label("conversations"),
-                         func.count(b.resolved_at).label("resolved"), func.count(b.rating).label("rated"),
-                         func.avg(b.rating).label("rating"))
-                  .group_by(b.assignee_id)).subquery()
-        t, m, s = totals.c, medians.c, staff_t.c
-        query = (select(func.coalesce(s.name, s.login, cast(t.assignee_id, String)), t.conversations, m.d, t.resolved,
-                        t.rated, t.rating)
-                 .select_from(totals.outerjoin(medians, m.assignee_id == t.assignee_id)
-                              .outerjoin(staff_t, s.id == t.assignee_id))
-                 .order_by(t.conversations.desc(), t.assignee_id))
-        rows = [(name, int(n), round(float(d), 1) if d is not None else None, int(resolved), int(rated),
-                 round(float(avg), 2) if avg is not None else None)
-                for name, n, d, resolved, rated, avg in await self._rows(query)]
-        return Table("mediator", ("mediator", "conversations", "median_reply_s", "resolved", "rated", "rating_average"),
-                     rows)
+        return (await self.overview(filters)).mediators
 
     def _messages_in(self, filters: Filters) -> list[ColumnElement[bool]]:
         """Messages of the conversations the filters select, in the date range by the message's time."""
