@@ -61,6 +61,8 @@ async def test_a_coordinator_reads_last_month_in_tajik(tmp_path: Path) -> None:
         await page.select_option('select[name="lang"]', "tg")
         await page.click(".report-filters button")
         await page.wait_for_url("**lang=tg**")
+        first = last_month.isoformat()
+        assert await page.locator('input[name="from"]').input_value() == first  # the range shown is the one used
         summary = page.locator("#fig-summary tbody tr")
         rows = [re.split(r"\s*\t\s*", text.strip()) for text in await summary.all_inner_texts()]
         assert rows[:4] == [["People reached", "3"], ["new", "2"], ["returning", "1"], ["Conversations", "4"]]
