@@ -131,3 +131,12 @@ async def test_bad_ranges_get_a_clear_400(desk: Desk, db: AsyncEngine) -> None:
                         ({"channel": "fax"}, "Unknown channel")):
         page = await admin.get("/console/reports", **query)
         assert page.status == 400 and said in page.text, (query, page.text)
+
+
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text() -> None:
+    from bot.console.reports import Figure, conversations_csv, to_csv
+
+    table = to_csv([Figure("mediator", ("mediator", "conversations"), [("=HYPERLINK(1)", 2), ("Ana", 1)])],
+                   lambda text: text)
+    assert "'=HYPERLINK(1)" in table and "\nAna,1" in table.replace("\r\n", "\n")
+    assert "'+7916" in conversations_csv([("+7916", "2026-11-02")])

@@ -199,6 +199,11 @@ def _cell(figure: Figure, value: Any, tr: Callable[[str], str]) -> Any:
     return tr(COLUMNS[value]) if figure.key in NAMED_ROWS and value in COLUMNS else value
 
 
+def _safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @) is written as text."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
 def to_csv(figures: Sequence[Figure], tr: Callable[[str], str]) -> str:
     """Every table one after another: its title, its header, its rows, an empty line."""
     out = io.StringIO()
@@ -206,7 +211,7 @@ def to_csv(figures: Sequence[Figure], tr: Callable[[str], str]) -> str:
     for f in figures:
         writer.writerow([tr(f.title)])
         writer.writerow([tr(COLUMNS.get(c, c)) for c in f.columns])
-        writer.writerows([[_cell(f, v, tr) if i == 0 else v for i, v in enumerate(row)] for row in f.rows])
+        writer.writerows([[_safe(_cell(f, v, tr)) if i == 0 else v for i, v in enumerate(row)] for row in f.rows])
         writer.writerow([])
     return out.getvalue()
 
@@ -226,7 +231,7 @@ def to_xlsx(figures: Sequence[Figure], tr: Callable[[str], str], heading: str) -
         for cell in sheet[3]:
             cell.font = Font(bold=True)
         for row in f.rows:
-            sheet.append([_cell(f, v, tr) if i == 0 else v for i, v in enumerate(row)])
+            sheet.append([_safe(_cell(f, v, tr)) if i == 0 else v for i, v in enumerate(row)])
         sheet.column_dimensions["A"].width = 34
     out = io.BytesIO()
     book.save(out)
@@ -237,7 +242,7 @@ def conversations_csv(rows: Sequence[tuple[Any, ...]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CONVERSATION_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([[_safe(v) for v in row] for row in rows])
     return out.getvalue()
 
 
