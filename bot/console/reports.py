@@ -7,10 +7,11 @@ domain expects; until the console renders with its own `_`, an identity `_` is t
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from bot.console.views import Console
 from bot.storage import reading, utcnow
-from bot.storage.reports import CONVERSATION_COLUMNS, Durations, Filters, Table
+from bot.storage.reports import CONVERSATION_COLUMNS, Durations, Filters, Reports, Table
 from bot.vocabulary import CHANNELS, LANGS
 
 
@@ -178,17 +179,22 @@ def _figure(table: Table) -> Figure:
 
 
 async def collect(db: Any, filters: Filters, sla: dt.timedelta) -> list[Figure]:
-    """Every figure of the page, in its order: the conversation figures from one statement."""
-    async with reading(db) as tx:
-        r = tx.reports(sla)
-        overview = await r.overview(filters)
-        more = [overview.mediators, await r.helpfulness(filters), await r.typed(filters),
-                await r.unanswered_by_topic(filters)]
+    """Every figure of the page, in its order: the conversation figures from one statement, the message
+    figures from three more, run side by side (each on its own connection: PostgreSQL answers them in
+    parallel; SQLite's one connection takes them in turn)."""
+    async def run(method: Callable[[Reports], Awaitable[Any]]) -> Any:
+        async with reading(db) as tx:
+            return await method(tx.reports(sla))
+
+    overview, helpfulness, typed, unanswered = await asyncio.gather(
+        run(lambda r: r.overview(filters)), run(lambda r: r.helpfulness(filters)), run(lambda r: r.typed(filters)),
+        run(lambda r: r.unanswered_by_topic(filters)))
     t = overview.tables
     figures = [_figure(overview.summary)] + [_figure(t[key]) for key in (
         "month", "group", "topic", "language", "channel", "citizenship", "region", "reason")]
     figures.append(_times(overview.waits, overview.resolution_times))
-    figures += [_figure(t["resolution"]), _figure(t["rating"])] + [_figure(table) for table in more]
+    figures += [_figure(t["resolution"]), _figure(t["rating"])]
+    figures += [_figure(table) for table in (overview.mediators, helpfulness, typed, unanswered)]
     return figures
 
 

@@ -224,10 +224,13 @@ class Reports:
             return select(literal(figure).label("figure"), cast(label, String).label("label"),
                           cast(value, Float).label("value")).select_from(f)
 
+        # people once each (a GROUP BY: hashed on PostgreSQL, where count(DISTINCT) sorts)
+        people = (select(x.person, func.max(x.first_seen).label("first_seen")).group_by(x.person)
+                  .cte("people").prefix_with("MATERIALIZED"))
+        new = case((people.c.first_seen >= filters.start, 1), else_=0)
         parts = [
-            row("summary", literal("people"), func.count(func.distinct(x.person))),
-            row("summary", literal("people_new"),
-                func.count(func.distinct(case((x.first_seen >= filters.start, x.person))))),
+            select(literal("summary"), literal("people"), cast(func.count(), Float)).select_from(people),
+            select(literal("summary"), literal("people_new"), cast(func.coalesce(func.sum(new), 0), Float)),
             row("summary", literal("conversations"), func.count()),
             row("summary", literal("handed_over"), func.count(x.handed_over_at)),
             row("summary", literal("bot_only"), func.coalesce(func.sum(case((x.handed_over_at.is_(None), 1),
