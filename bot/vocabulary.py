@@ -19,7 +19,7 @@ QUEUES: tuple[str, ...] = ("legal", "medical", "general")  # a conversation wait
 SKILLS = QUEUES
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 RESOLUTIONS: tuple[str, ...] = ("answered", "referred", "no_reply", "duplicate", "spam", "other")
-ROLES: tuple[str, ...] = ("admin", "editor", "mediator", "coordinator")
+ROLES: tuple[str, ...] = ("admin", "editor", "mediator", "coordinator")  # a coordinator reads every conversation
 
 
 class Status(StrEnum):

@@ -57,4 +57,5 @@ async def ensure_first_admin(db: Database) -> str | None:
     async with reading(db) as tx:
         if await tx.staff.count():
             return None
-    return await add_user(db, "admin", name="Admin", roles=list(ROLES), languages=list(LANGS), skills=list(SKILLS))
+    return await add_user(db, "admin", name="Admin", roles=["admin", "editor", "mediator"], languages=list(LANGS),
+                          skills=list(SKILLS))
