@@ -1,11 +1,13 @@
 """Reports for coordinators: what the hotline did in a date range, counted by the database.
 
-Every figure is one aggregate query (GROUP BY, window functions for percentiles) over "facts": one row
-per conversation, the live ones (with their contact's citizenship and region) and those of contacts who
-used /forget (ForgottenConversation: no contact, no messages, no citizenship or region). Percentiles are
-nearest-rank (the value at rank ceil(p*n)), computed with row_number() so that SQLite and PostgreSQL
-give the same numbers. Figures read from messages (did this help?, typed questions) count the stored
-messages only: a forgotten contact's button presses leave with their messages.
+The conversation figures (people, topics, groups, languages, channels, handoffs, waits, resolutions,
+ratings, per mediator) are one statement (`Reports.overview`) over "facts": one row per conversation, the
+live ones (with their contact's citizenship and region) and those of contacts who used /forget
+(ForgottenConversation: no contact, no messages, no citizenship or region), read once into a
+MATERIALIZED common table expression; each figure is a GROUP BY over it. Percentiles are nearest-rank
+(the value at rank ceil(p*n)), picked with row_number() so that SQLite and PostgreSQL agree. Figures
+read from messages (did this help?, typed questions) count the stored messages only: a forgotten
+contact's button presses leave with their messages.
 """
 
 from __future__ import annotations
