@@ -14,13 +14,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import webguard
+from bot import probes, webguard
 from bot.channels import webchat
 from bot.console.auth import session_key
 from bot.console.editor import MAX_UPLOAD, Editor
 from bot.console.editor import setup as setup_editor
 from bot.console.prices import PricesPage
 from bot.console.prices import setup as setup_prices
+from bot.console.reports import ReportsPage
+from bot.console.reports import setup as setup_reports
 from bot.console.users import ensure_first_admin
 from bot.console.views import Console
 from bot.console.views import setup as setup_console
@@ -55,10 +57,12 @@ def build_app(runtime: Runtime, console: Console | None = None) -> web.Applicati
     app.router.add_get("/healthz", healthz)
     key = session_key(settings.console_secret_key.get_secret_value() if settings.console_secret_key else None,
                       DEFAULT_SQLITE.parent / "console.key")
+    probes.setup(app, runtime)  # /metrics, /readyz
     webchat.setup(app, runtime.service, settings.max_message_chars, key, session_rate=settings.webchat_session_rate,
                   address_rate=settings.webchat_address_rate, new_sessions_rate=settings.webchat_new_sessions_rate)
     if console is not None:
         setup_console(app, console, key)
+        setup_reports(app, ReportsPage(console))
         if runtime.store is not None:
             editor = Editor(console, runtime.store, runtime.texts, reloader=runtime.reloader,
                             review_months=runtime.settings.review_period_months,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot import metrics
 from bot.storage import Claimed, Database, transaction, utcnow
 from bot.vocabulary import mask
 
@@ -159,11 +160,14 @@ class OutboxWorker:
         try:
             external_id = await self.senders[row.channel].send(row.address, dict(row.payload))
         except Held as exc:
+            metrics.sent(row.channel, "held")
             values = {"status": "held", "error": str(exc)[:500]}
             log.info("outbox %s to %s %s held: %s", row.id, row.channel, mask(row.address), exc)
         except RetryLater as exc:
+            metrics.sent(row.channel, "429")
             values = self._retry(row, exc.seconds, f"rate limited: retry after {exc.seconds} s", exc.progress)
         except Transient as exc:
+            metrics.sent(row.channel, "5xx")
             backoff = min(2 ** row.attempts, 300) * (1 + random.random() / 4)
             values = self._retry(row, backoff, str(exc), exc.progress)
             if row.attempts + 1 >= self.limits.max_attempts:
@@ -171,16 +175,20 @@ class OutboxWorker:
                 log.error("outbox %s to %s %s failed for good after %s attempts: %s", row.id, row.channel,
                           mask(row.address), row.attempts + 1, exc)
         except Unreachable as exc:
+            metrics.sent(row.channel, "blocked")
             await self._unreachable(row, str(exc))
             return
         except Rejected as exc:
+            metrics.sent(row.channel, "rejected")
             values = {"status": "failed", "error": str(exc)[:500]}
             log.error("outbox %s to %s %s rejected: %s", row.id, row.channel, mask(row.address), exc)
         except Exception as exc:  # a sender's bug must not stall the round: retry this row with backoff
             log.exception("outbox %s to %s %s: unexpected error", row.id, row.channel, mask(row.address))
+            metrics.sent(row.channel, "error")
             values = self._retry(row, min(2 ** row.attempts, 300), f"unexpected: {exc!r}", 0)
         else:
             self._in_flight.discard(row.id)
+            metrics.sent(row.channel, "ok")
             if row.payload.get("erase"):  # the goodbye after /forget: once delivered, nothing of it stays
                 async with transaction(self.db) as tx:
                     await tx.outbox.erase([row.id])

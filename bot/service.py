@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from bot import payloads
+from bot import metrics, payloads
 from bot.core.engine import Engine
 from bot.core.hygiene import cap, clean_text
 from bot.core.model import ConvState, HandoffRequest, Inbound, Media, Profile, Reply, Turn, Wait
@@ -79,6 +80,8 @@ class ConversationService:
         return lock
 
     async def handle(self, inbound: Inbound) -> HandleResult:
+        metrics.received(inbound.channel)
+        started = time.perf_counter()
         inbound, rest = clean_inbound(inbound, self.max_chars)
         # One contact's messages are handled one at a time, in order; contacts run concurrently.
         # Across processes the row lock on contact_channel (PostgreSQL) does the same.
@@ -87,6 +90,7 @@ class ConversationService:
                 result = await self._handle(tx, inbound, rest)
             if self.publish and result.conversation_id and (result.status != Status.BOT or result.handed_over):
                 await self.publish({"type": "message", "conversation_id": result.conversation_id})
+            metrics.handled(inbound.channel, time.perf_counter() - started)
             return result
 
     async def _handle(self, tx: Tx, inbound: Inbound, rest: str = "") -> HandleResult:
@@ -188,7 +192,7 @@ class ConversationService:
             status = check_transition(Status.BOT, Status.WAITING)
             request, p = turn.handoff, turn.profile
             await tx.conversations.hand_over(row.conversation_id, queue=request.queue, priority=request.priority,
-                                             lang=p.lang, now=now)
+                                             lang=p.lang, now=now, reason=request.reason)
             # the handoff node on its line: the console names the reason (urgent.detained: detention)
             rows.append(_message_row(row, inbound, "activity", "system", _handoff_note(request), now,
                                      node=request.node))

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     sla_minutes: int = Field(15, gt=0)
     inactivity_hours: float = Field(24.0, gt=0)
     console_secret_key: SecretStr | None = None
+    metrics_token: SecretStr | None = None  # /metrics from other addresses than 127.0.0.1: "Bearer <token>"
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"

@@ -600,7 +600,7 @@ async def test_hotline_users_set_roles_languages_and_reset_password(tmp_path: Pa
             client = await desk.client()
             assert (await client.login("lola", "first-password-1")).status == 401  # the old one is gone
             page = await client.login("lola", found.group(1))
-            assert (page.status, page.location) == (303, "/console/all")  # a coordinator's start
+            assert (page.status, page.location) == (303, "/console/reports")  # a coordinator's start: the reports
             await client.get("/console/login")
             assert (await client.get("/console/all")).status == 200
             assert (await client.get("/console/queue")).status == 302  # not a mediator: no queue to work

@@ -28,6 +28,7 @@ ROOMS = {
     "bot.events": "events",  # live events (Redis pub/sub)
     "bot.i18n": "i18n",  # gettext catalogs
     "bot.settings": "settings",  # the one module that reads configuration
+    "bot.metrics": "metrics",  # Prometheus counters and gauges: a leaf
     "handoff": "handoff",  # states, routing, office hours, timers: mediators' side
     "bot.service": "service",  # the conversation service every channel calls
     "bot.outbox": "outbox",  # the outbox sender
@@ -37,6 +38,7 @@ ROOMS = {
     "bot.house": "root",  # the composition root: builds everything from the settings
     "bot.app": "root",
     "bot.webguard": "root",
+    "bot.probes": "root",  # /metrics and /readyz
     "bot.runtime": "root",
     "bot.cli": "root",
 }
@@ -49,11 +51,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset({"flowspec", "vocabulary"}),  # one way: the flow format never imports the core
     "storage": frozenset({"vocabulary"}),
     "events": frozenset(),
+    "metrics": frozenset(),
     "i18n": frozenset({"vocabulary"}),
     "settings": frozenset({"vocabulary"}),
     "handoff": frozenset({"core", "storage", "events", "vocabulary"}),  # never the service
-    "service": frozenset({"core", "storage", "handoff", "vocabulary"}),
-    "outbox": frozenset({"storage", "vocabulary"}),  # never the service
+    "service": frozenset({"core", "storage", "handoff", "vocabulary", "metrics"}),
+    "outbox": frozenset({"storage", "vocabulary", "metrics"}),  # never the service
     "channels": frozenset({"service", "outbox", "core", "settings", "vocabulary"}),
     "flows_db": frozenset({"flowspec", "core", "storage", "events", "vocabulary"}),  # never the service
     "console": frozenset({"handoff", "storage", "flows_db", "flowspec", "core", "events", "i18n", "vocabulary"}),

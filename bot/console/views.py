@@ -82,7 +82,7 @@ class Console:
         if staff.has("mediator"):
             return "/console/queue"
         if "coordinator" in staff.roles:
-            return "/console/all"
+            return "/console/reports"
         if "editor" in staff.roles:
             return "/console/flows"
         return "/console/account"
@@ -215,6 +215,8 @@ class Console:
         raise web.HTTPFound(self.home(request[STAFF]))
 
     async def queue(self, request: web.Request) -> web.Response:
+        if not request[STAFF].has("mediator") and request[STAFF].has("coordinator"):
+            raise web.HTTPFound(self.home(request[STAFF]))  # where a coordinator starts (after logging in too)
         me = self.me(request)
         q = request.query
         items = await self.handoff.queue(me, lang=q.get("lang", ""), skill=q.get("skill", ""),

@@ -19,6 +19,7 @@ from bot.storage.models import message_table as message_t
 from bot.storage.models import outbox_table as outbox_t
 from bot.storage.models import timer_table as timer_t
 from bot.storage.models import unanswered_question_table as question_t
+from bot.storage.reports import forget_for_reports
 from bot.vocabulary import Status
 
 
@@ -86,7 +87,9 @@ class Contacts:
         """Every row that holds the contact's data: the contact, its channels, conversations (and their
         timers), messages, the channels' message ids in the inbox, the unanswered questions they asked,
         and every outbox row to their addresses (sent, pending or held: nothing more reaches them). A
-        goodbye queued after this, in the same transaction, is still delivered (Outgoing.erase)."""
+        goodbye queued after this, in the same transaction, is still delivered (Outgoing.erase). Their
+        conversations stay counted in reports, without personal data (bot/storage/reports.py)."""
+        await forget_for_reports(self.conn, contact_id)
         addresses = (await self.conn.execute(select(channel_t.c.channel, channel_t.c.external_id)
                                              .where(channel_t.c.contact_id == contact_id))).all()
         for channel, address in addresses:

@@ -109,10 +109,14 @@ class Conversations:
         await self.conn.execute(_touch(), {"conv_id": conversation_id, "now": now})
 
     async def hand_over(self, conversation_id: int, *, queue: str, priority: str, lang: str | None,
-                        now: dt.datetime) -> None:
-        """BOT -> WAITING in a queue (the caller writes the activity line with the turn's messages)."""
-        await self.conn.execute(update(conversation_t).where(conversation_t.c.id == conversation_id).values(
-            status=Status.WAITING, queue=queue, priority=priority, waiting_since=now, lang=lang))
+                        now: dt.datetime, reason: str | None = None) -> None:
+        """BOT -> WAITING in a queue (the caller writes the activity line with the turn's messages). The
+        first handover's time and reason stay for reports."""
+        cv = conversation_t.c
+        await self.conn.execute(update(conversation_t).where(cv.id == conversation_id).values(
+            status=Status.WAITING, queue=queue, priority=priority, waiting_since=now, lang=lang,
+            handed_over_at=func.coalesce(cv.handed_over_at, now),
+            handoff_reason=func.coalesce(cv.handoff_reason, reason)))
 
     async def move(self, conv: ConversationRef, to: str, why: str, now: dt.datetime, *, staff_id: int | None = None,
                    only_from: str | None = None, first_response: bool = False, **values: Any) -> bool:

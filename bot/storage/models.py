@@ -74,7 +74,8 @@ class ContactChannel(Base):
 
 class Conversation(Base):
     __tablename__ = "conversation"
-    __table_args__ = (Index("ix_conversation_contact_status", "contact_id", "status"),)
+    __table_args__ = (Index("ix_conversation_contact_status", "contact_id", "status"),
+                      Index("ix_conversation_started", "started_at"))  # reports select by date
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
@@ -92,11 +93,40 @@ class Conversation(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column()
     resolution: Mapped[str | None] = mapped_column(String(40))
     rating: Mapped[int | None] = mapped_column(Integer)
+    # The first handover, kept for reports (waiting_since is cleared when a mediator takes it): when, and
+    # why (the engine's reason: keyword, urgent, not_understood, feedback, media, ...).
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column()
+    handoff_reason: Mapped[str | None] = mapped_column(String(24))
+
+
+class ForgottenConversation(Base):
+    """What reports count of a conversation whose contact used /forget: no contact, no messages, no
+    citizenship or region; `person` is a random number drawn once per forgotten contact, so that the
+    people reached still count them once."""
+
+    __tablename__ = "forgotten_conversation"
+    __table_args__ = (Index("ix_forgotten_started", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # its own: a conversation's id may be reused
+    person: Mapped[int] = mapped_column(Integer)  # negative: never an existing contact's id
+    first_seen: Mapped[dt.datetime] = mapped_column()  # the contact's creation: new or returning
+    channel: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column()
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column()
+    handoff_reason: Mapped[str | None] = mapped_column(String(24))
+    first_response_at: Mapped[dt.datetime | None] = mapped_column()
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()
+    resolution: Mapped[str | None] = mapped_column(String(40))
+    rating: Mapped[int | None] = mapped_column(Integer)
 
 
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_conversation", "conversation_id", "id"),)
+    __table_args__ = (Index("ix_message_conversation", "conversation_id", "id"),
+                      Index("ix_message_created", "created_at"))  # reports: feedback, typed questions
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
@@ -266,6 +296,7 @@ console_session_table = cast(Table, ConsoleSession.__table__)
 contact_table = cast(Table, Contact.__table__)
 contact_channel_table = cast(Table, ContactChannel.__table__)
 conversation_table = cast(Table, Conversation.__table__)
+forgotten_conversation_table = cast(Table, ForgottenConversation.__table__)
 flow_draft_table = cast(Table, FlowDraft.__table__)
 flow_version_table = cast(Table, FlowVersion.__table__)
 inbox_event_table = cast(Table, InboxEvent.__table__)

@@ -11,6 +11,7 @@ Repositories are made on first use: the hot path pays only for the ones it touch
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,7 @@ from bot.storage.conversations import Conversations, Messages
 from bot.storage.flows import FlowVersions
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox
+from bot.storage.reports import Reports
 from bot.storage.retention import Retention
 from bot.storage.sessions import ConsoleSessions, LoginFailures
 from bot.storage.staff import Audit, StaffAccounts
@@ -99,6 +101,9 @@ class Tx:
     @cached_property
     def login_failures(self) -> LoginFailures:
         return LoginFailures(self.conn)
+
+    def reports(self, sla: dt.timedelta) -> Reports:
+        return Reports(self.conn, sla)
 
 
 class _Scope:
