@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from bot.console.users import add_user
 from bot.storage.db import create_engine
-from tests.browser import chromium, skip_without_chromium
+from tests.browser import chromium, english_console, skip_without_chromium
 from tests.reports_kit import seed
 from tests.serve_kit import serve
 
@@ -30,7 +30,7 @@ def _chromium() -> None:
 
 
 async def _log_in(browser: Any, base: str, login: str, password: str) -> Any:
-    page = await (await browser.new_context(viewport=PHONE, accept_downloads=True)).new_page()
+    page = await (await english_console(browser, base, viewport=PHONE, accept_downloads=True)).new_page()
     page.set_default_timeout(WAIT)
     await page.goto(f"{base}/console/login")
     await page.fill('input[name="login"]', login)
