@@ -160,6 +160,25 @@ def test_feedback_no_offers_mediator() -> None:
     assert turn.handoff is not None
 
 
+@pytest.mark.parametrize(("typed", "helped"), [("👎", False), ("👍", True), ("нет", False), ("ha", True)])
+def test_feedback_typed_as_a_word_or_an_emoji(typed: str, helped: bool) -> None:
+    """👍 and 👎 fold to nothing: each is read as typed (👎 was once taken for a yes)."""
+    chat = Chat(vars={"citizenship": "kg"})
+    for line in ("/menu", "1", "1"):
+        chat.send(line)
+    assert "Did this help?" in chat.text
+    chat.send(typed)
+    assert ("Shall I pass the conversation" in chat.text) is not helped
+
+
+def test_an_emoji_that_is_no_answer_is_not_taken_for_yes() -> None:
+    chat = Chat(vars={"citizenship": "kg"})
+    for line in ("/menu", "1", "1"):
+        chat.send(line)
+    chat.send("🤔")
+    assert chat.state.wait == "feedback"  # still asking
+
+
 def test_keywords_in_any_language_and_script() -> None:
     chat = Chat()
     for word in ("Оператор!", "operator", "ОПЕРАТОР"):

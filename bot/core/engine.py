@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -156,8 +156,9 @@ class Engine:
         self._keywords = {fold(word): kind for kind, per_lang in flows.settings.keywords.items()
                           for words in per_lang.values() for word in words}
         # "did this help?" and "delete your data?" answered in words, in any language
-        self.yes_words = {fold(word) for words in flows.settings.yes_words.values() for word in words}
-        self.no_words = {fold(word) for words in flows.settings.no_words.values() for word in words}
+        # compared folded; a word that folds to nothing (👍, 👎) is compared as typed, or 👎 would be "yes"
+        self.yes_words = _answer_words(flows.settings.yes_words)
+        self.no_words = _answer_words(flows.settings.no_words)
         self.yes_or_no_words = self.yes_words | self.no_words
         # free-text understanding: built once per flow set, shared by every engine over it
         self.understanding = Understanding.for_flows(flows)
@@ -514,9 +515,10 @@ class _Run:
 
     def typed_yes_or_no(self, typed: _Typed) -> bool | None:
         """1 or a yes word: True; 2 or a no word: False; None for anything else."""
-        if not (typed.number in (1, 2) or typed.folded in self.engine.yes_or_no_words):
+        said = typed.folded or typed.text.strip()
+        if not (typed.number in (1, 2) or said in self.engine.yes_or_no_words):
             return None
-        return typed.number == 1 or typed.folded in self.engine.yes_words
+        return typed.number == 1 or said in self.engine.yes_words
 
     def typed_at_feedback(self, typed: _Typed) -> bool:
         helped = self.typed_yes_or_no(typed)
@@ -902,6 +904,10 @@ class _Run:
     NODES: ClassVar[dict[str, Callable[[_Run, Node, str], str | None]]] = {
         "menu": run_menu, "ask": run_ask, "answer": run_answer, "switch": run_switch,
         "calculate": run_calculate, "handoff": run_handoff, "goto": run_goto}
+
+
+def _answer_words(per_lang: Mapping[str, list[str]]) -> set[str]:
+    return {fold(word) or word.strip() for words in per_lang.values() for word in words}
 
 
 @dataclass(frozen=True)
