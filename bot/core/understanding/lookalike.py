@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 
 # the thing a look-alike is about, per kind (Russian, Uzbek, Tajik, Kyrgyz stems in skeleton form)
-_CAR = (r"\bmašin|\bavto\b|avtomobil|\bavtomaš|\bmoto(cikl)?\b|\bmošin|\bmašina\w*|\bgai\b|\bgibd|"
-        r"\bgibdd|gosnomer|\bnomer\w* (avto|mašin|mošin)|pricep|\bosago\b|tex\w*osmotr|diagnostič\w* kart")
+_CAR = (r"\bmašin|\bavto\b|avtomobil|\bavtomaš|\bmoto(cikl)?\b|\bmošin|\bgai\b|\bgibd|"
+        r"gosnomer|\bnomer\w* (avto|mašin|mošin)|pricep|\bosago\b|tex\w*osmotr|diagnostič\w* kart")
 _CAR_PAPERS = (r"registr|\bučet|\bučiot|postavit na uč|na uč|kato|kattoo|rasmiilašt|ruixat|baqaid|\bqaid|kaid|"
                r"rastamoj|tamoj|bojxon|gumruk|\bbaji|strax|sugurt|bime|osago|nomer|oformit|oformlen")
 # a migrant's own work with cars (a driver, a car wash) keeps the question ours
@@ -32,7 +32,7 @@ _LICENCE = (r"voditel\w* (prav|udostov)|\bprava (na|kategor|vodit|avto|mašin)|(
             r"kategori\w* [bcde]\b|\b[bcde] kategor")
 _INVENTION = (r"izobret|polezn\w* model|promišlenn\w* obraz|tovarn\w* znak|brend|logotip|avtorsk\w* prav|"
               r"ixtiro|ixtiroi|kašfiet|oilop tab|patent\w* na (izobr|tovar|brend|logo|ideiu)")
-_TRIP = (r"\breis|samolet|aviabilet|\bbilet|poezd|čeck in|čekin|tiiara|uchok|samaliot|poiezd")
+_TRIP = (r"\breis|samolet|aviabilet|\bbilet|poezd|čeck in|čekin|tiiara|učok|samaliot|poiezd")
 _TRIP_PAPERS = r"registr|ruixat|baqaid|kato|otmen|vernut|bagaj|kupit|xarid|sotib|bron|opozd|kečik"
 # arriving (by plane, by train) and then registering is ours; so is being held at an airport
 _ARRIVED = (r"priexal|priletel|pribil|v\w*ezd|keld|kelib|omad|parvoz kard|keldim|keldik|zaderž|zaderj|ušla|"
