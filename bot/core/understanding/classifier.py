@@ -81,12 +81,18 @@ class LinearIndex:
             counts.extend(doc.values())
             starts.append(len(cols))
         col = np.asarray(cols, dtype=np.int64)
-        vals = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf[col] * self.scale[col]
+        vals = self._weights(col, counts)
         bounds = np.asarray(starts, dtype=np.int64)
         norms = np.sqrt(np.add.reduceat(vals * vals, bounds[:-1])) if len(vals) else np.zeros(0, np.float32)
         lengths = np.diff(bounds)
         norms[lengths == 0] = 1.0
         return bounds, col, (vals / np.repeat(norms, lengths)).astype(np.float32)
+
+    def _weights(self, col: npt.NDArray[np.int64], counts: list[int]) -> npt.NDArray[np.float32]:
+        """Sublinear term frequency × idf × the word/letter weight, per known feature (not normalised)."""
+        tf = 1.0 + np.log(np.asarray(counts, dtype=np.float32))
+        weights: npt.NDArray[np.float32] = (tf * self.idf[col] * self.scale[col]).astype(np.float32)
+        return weights
 
     def _vector(self, doc: Counter[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """A question's TF-IDF vector over the known features, normalised with what was never seen
@@ -102,7 +108,7 @@ class LinearIndex:
                 scale = WORD_WEIGHT if f.startswith("w:") else 1.0
                 unknown += ((1.0 + math.log(c)) * self.unknown_idf * scale) ** 2
         col = np.asarray(cols, dtype=np.int64)
-        v = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf[col] * self.scale[col]
+        v = self._weights(col, counts)
         norm = math.sqrt(float(v @ v) + unknown) or 1.0
         return col, (v / norm).astype(np.float32)
 
